@@ -1,0 +1,78 @@
+//! Command-line interface: argument parsing, rule loading, rendering for people and machines.
+//! Library errors are rendered here; exit statuses: 0 success, 1 "something to look at"
+//! (failing fixtures), 2 usage, input or rules errors.
+
+mod check;
+mod render;
+mod test;
+
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use triage::RuleSet;
+
+/// Exit status for a run that worked.
+pub const EXIT_OK: i32 = 0;
+/// Exit status when the run worked but found problems (failing fixtures, rows with errors).
+pub const EXIT_FINDINGS: i32 = 1;
+/// Exit status for usage, input and rules errors.
+pub const EXIT_ERROR: i32 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "triage", version, about = "Triage support tickets by support scope, with evidence.", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Pre-screen one case: label, reason, vendor and the evidence behind them.
+    Check(check::Args),
+    /// Run labelled fixtures and report failures, confusion matrix and per-rule precision.
+    Test(test::Args),
+}
+
+/// Options every command shares.
+#[derive(Debug, clap::Args)]
+pub struct RulesArg {
+    /// Rules directory to use instead of the embedded default rules.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub rules: Option<PathBuf>,
+}
+
+impl RulesArg {
+    /// Loads the rule set, rendering load errors for people.
+    pub fn load(&self) -> Result<RuleSet, String> {
+        load_rules(self.rules.as_deref())
+    }
+}
+
+pub fn load_rules(dir: Option<&Path>) -> Result<RuleSet, String> {
+    RuleSet::load(dir).map_err(|errors| {
+        let what = dir.map_or_else(
+            || "embedded rules".to_owned(),
+            |d| format!("rules directory {}", d.display()),
+        );
+        format!("cannot load {what}:\n{errors}")
+    })
+}
+
+/// Prints an error for people and returns the error exit status.
+pub fn fail(message: impl std::fmt::Display) -> i32 {
+    eprintln!("triage: error: {message}");
+    EXIT_ERROR
+}
+
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+        }
+    };
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Test(args) => test::run(args),
+    }
+}

@@ -1,0 +1,785 @@
+//! Validation and compilation of parsed rule files into a [`RuleSet`]: all pattern work
+//! (normalising literals, building the Aho-Corasick automaton, the `RegexSet`, the zone markers
+//! and release parsers) happens here, once.
+
+use crate::error::{LoadError, LoadErrorKind, LoadErrors};
+use crate::matching::normalize::{is_word_char, normalize};
+use crate::matching::zones::{Marker, ZoneDetector};
+use crate::rules::source::{NegationDecl, Text, ZonesDecl};
+use crate::rules::{ParsedRules, SourceFile};
+use crate::ruleset::*;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use std::collections::{hash_map::Entry, HashMap};
+
+/// Largest compiled size accepted for one regex (the regex crate's own measure).
+pub const REGEX_SIZE_LIMIT: usize = 1 << 21;
+
+/// The default release syntax: `9`, `9.2`, `15 sp6`, `15sp6`, `15 service pack 6`.
+const DEFAULT_RELEASE: &str =
+    r"(?P<major>\d{1,2})(?:[._](?P<minor>\d{1,2}))?(?:\s*(?:sp|service pack)\s*(?P<sp>\d{1,2}))?";
+
+/// A pattern as written, parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum PatternSpec {
+    Literal {
+        text: String,
+        left_open: bool,
+        right_open: bool,
+    },
+    Regex(String),
+}
+
+/// Parses the pattern syntax of rules/README.md: `re:…`, `*prefix`, `suffix*`, literal.
+pub(crate) fn parse_pattern(raw: &str) -> Result<PatternSpec, LoadErrorKind> {
+    if let Some(re) = raw.strip_prefix("re:") {
+        if re.trim().is_empty() {
+            return Err(LoadErrorKind::EmptyPattern);
+        }
+        return Ok(PatternSpec::Regex(re.to_owned()));
+    }
+    let trimmed = raw.trim();
+    let left_open = trimmed.starts_with('*');
+    let right_open = trimmed.len() > 1 && trimmed.ends_with('*');
+    let inner = trimmed.trim_start_matches('*').trim_end_matches('*');
+    let text = normalize(inner);
+    if text.is_empty() {
+        return Err(LoadErrorKind::EmptyPattern);
+    }
+    Ok(PatternSpec::Literal {
+        text,
+        left_open,
+        right_open,
+    })
+}
+
+/// Spelling variants of version numbers in a literal: `22.04` → `22_04`, `22 04`, `2204`.
+fn version_variants(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let dots: Vec<usize> = (1..bytes.len().saturating_sub(1))
+        .filter(|&i| {
+            bytes[i] == b'.' && bytes[i - 1].is_ascii_digit() && bytes[i + 1].is_ascii_digit()
+        })
+        .collect();
+    if dots.is_empty() {
+        return vec![text.to_owned()];
+    }
+    [".", "_", " ", ""]
+        .iter()
+        .map(|sep| {
+            let mut out = String::with_capacity(text.len());
+            let mut last = 0;
+            for &d in &dots {
+                out.push_str(&text[last..d]);
+                out.push_str(sep);
+                last = d + 1;
+            }
+            out.push_str(&text[last..]);
+            out
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct PatternTable {
+    patterns: Vec<Pattern>,
+    literal_index: HashMap<(String, bool, bool, bool), u32>,
+    literal_texts: Vec<String>,
+    literal_patterns: Vec<u32>,
+    regex_index: HashMap<String, u32>,
+    regex_sources: Vec<String>,
+    regexes: Vec<Regex>,
+    regex_patterns: Vec<u32>,
+}
+
+impl PatternTable {
+    fn new_pattern(&mut self, need_left: bool, need_right: bool, digits_after: bool) -> u32 {
+        self.patterns.push(Pattern {
+            owners: Vec::new(),
+            need_left,
+            need_right,
+            digits_after,
+        });
+        (self.patterns.len() - 1) as u32
+    }
+
+    fn literal(
+        &mut self,
+        text: &str,
+        left_open: bool,
+        right_open: bool,
+        digits_after: bool,
+    ) -> u32 {
+        let first = text.chars().next().is_some_and(is_word_char);
+        let last = text.chars().next_back().is_some_and(is_word_char);
+        let need_left = first && !left_open;
+        let need_right = last && !right_open && !digits_after;
+        let key = (text.to_owned(), need_left, need_right, digits_after);
+        if let Some(&id) = self.literal_index.get(&key) {
+            return id;
+        }
+        let id = self.new_pattern(need_left, need_right, digits_after);
+        self.literal_index.insert(key, id);
+        self.literal_texts.push(text.to_owned());
+        self.literal_patterns.push(id);
+        id
+    }
+
+    fn regex(&mut self, source: &str) -> Result<u32, LoadErrorKind> {
+        if let Some(&id) = self.regex_index.get(source) {
+            return Ok(id);
+        }
+        let regex = build_regex(source)?;
+        let id = self.new_pattern(false, false, false);
+        self.regex_index.insert(source.to_owned(), id);
+        self.regex_sources.push(source.to_owned());
+        self.regexes.push(regex);
+        self.regex_patterns.push(id);
+        Ok(id)
+    }
+
+    /// Adds `owner` to the pattern(s) of `spec`, with version variants if asked.
+    fn add(
+        &mut self,
+        spec: &PatternSpec,
+        owner: Owner,
+        variants: bool,
+    ) -> Result<(), LoadErrorKind> {
+        match spec {
+            PatternSpec::Literal {
+                text,
+                left_open,
+                right_open,
+            } => {
+                let texts = if variants {
+                    version_variants(text)
+                } else {
+                    vec![text.clone()]
+                };
+                for t in texts {
+                    let id = self.literal(&t, *left_open, *right_open, false);
+                    self.patterns[id as usize].owners.push(owner);
+                }
+            }
+            PatternSpec::Regex(source) => {
+                let id = self.regex(source)?;
+                self.patterns[id as usize].owners.push(owner);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn regex_builder_error(e: regex::Error) -> String {
+    match e {
+        regex::Error::Syntax(s) => s,
+        regex::Error::CompiledTooBig(limit) => {
+            format!("compiled regex exceeds the size limit of {limit} bytes; simplify it or split it into literals")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Builds a regex the way rules use them: case-insensitive, ASCII classes, size-limited.
+fn build_regex(source: &str) -> Result<Regex, LoadErrorKind> {
+    RegexBuilder::new(source)
+        .case_insensitive(true)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| LoadErrorKind::InvalidRegex {
+            pattern: source.to_owned(),
+            message: regex_builder_error(e),
+        })
+}
+
+struct Ctx<'a> {
+    errors: Vec<LoadError>,
+    file: &'a SourceFile,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, text: &Text, kind: LoadErrorKind) {
+        self.errors.push(self.file.error(text.span().start, kind));
+    }
+}
+
+/// Compiles parsed rule files into a rule set, or returns every problem found.
+pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErrors> {
+    let mut errors = Vec::new();
+    let mut table = PatternTable::default();
+
+    // --- policy: labels, categories, precedence -------------------------------------------
+    let (policy_file, policy) = &parsed.policy;
+    let mut cx = Ctx {
+        errors: Vec::new(),
+        file: policy_file,
+    };
+    let labels: Vec<String> = policy.labels.iter().map(|l| l.get_ref().clone()).collect();
+    let label_of = |name: &Text, cx: &mut Ctx| -> Option<LabelId> {
+        let found = labels
+            .iter()
+            .position(|l| l == name.get_ref())
+            .map(|i| LabelId(i as u16));
+        if found.is_none() {
+            cx.err(name, LoadErrorKind::UnknownLabel(name.get_ref().clone()));
+        }
+        found
+    };
+    let default_label = label_of(&policy.default_label, &mut cx).unwrap_or(LabelId(0));
+    let mut categories: Vec<Category> = Vec::new();
+    let mut category_index: HashMap<String, CategoryId> = HashMap::new();
+    for decl in &policy.categories {
+        let label = label_of(&decl.label, &mut cx).unwrap_or(LabelId(0));
+        let name = decl.name.get_ref().clone();
+        if category_index.contains_key(&name) {
+            cx.err(&decl.name, LoadErrorKind::DuplicateCategory(name.clone()));
+            continue;
+        }
+        category_index.insert(name.clone(), CategoryId(categories.len() as u16));
+        categories.push(Category {
+            name,
+            label,
+            description: decl.description.clone(),
+            yields_to: Vec::new(),
+            tier: usize::MAX,
+            rank: 0,
+        });
+    }
+    let lookup = |name: &Text, cx: &mut Ctx| -> Option<CategoryId> {
+        let found = category_index.get(name.get_ref()).copied();
+        if found.is_none() {
+            cx.err(name, LoadErrorKind::UnknownCategory(name.get_ref().clone()));
+        }
+        found
+    };
+    for decl in &policy.categories {
+        let Some(&id) = category_index.get(decl.name.get_ref()) else {
+            continue;
+        };
+        let yields: Vec<_> = decl
+            .yields_to
+            .iter()
+            .filter_map(|y| lookup(y, &mut cx))
+            .collect();
+        categories[id.0 as usize].yields_to = yields;
+    }
+    let mut tiers = Vec::new();
+    for (t, tier) in policy.precedence.get_ref().iter().enumerate() {
+        let mut ids = Vec::new();
+        for (rank, name) in tier.iter().enumerate() {
+            let Some(id) = lookup(name, &mut cx) else {
+                continue;
+            };
+            let cat = &mut categories[id.0 as usize];
+            if cat.tier != usize::MAX {
+                cx.err(name, LoadErrorKind::PrecedenceDuplicate(cat.name.clone()));
+                continue;
+            }
+            cat.tier = t;
+            cat.rank = rank;
+            ids.push(id);
+        }
+        tiers.push(ids);
+    }
+    for cat in &categories {
+        if cat.tier == usize::MAX {
+            cx.errors.push(policy_file.error(
+                policy.precedence.span().start,
+                LoadErrorKind::PrecedenceOmits(cat.name.clone()),
+            ));
+        }
+    }
+    errors.append(&mut cx.errors);
+
+    // --- category files: rules --------------------------------------------------------------
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut rule_index: HashMap<String, String> = HashMap::new();
+    let mut slot_count: u32 = 0;
+    for (file, cat_file) in &parsed.categories {
+        let mut cx = Ctx {
+            errors: Vec::new(),
+            file,
+        };
+        let Some(category) = lookup_in(&category_index, &cat_file.category, &mut cx) else {
+            errors.append(&mut cx.errors);
+            continue;
+        };
+        for decl in &cat_file.rules {
+            let id = decl.id.get_ref().clone();
+            let here = file.location(decl.id.span().start);
+            match rule_index.entry(id.clone()) {
+                Entry::Occupied(first) => {
+                    cx.err(
+                        &decl.id,
+                        LoadErrorKind::DuplicateRuleId {
+                            id: id.clone(),
+                            first: first.get().clone(),
+                        },
+                    );
+                    continue;
+                }
+                Entry::Vacant(v) => {
+                    v.insert(here.to_string());
+                }
+            }
+            if id.trim().is_empty() {
+                cx.err(&decl.id, LoadErrorKind::Invalid("rule id is empty".into()));
+            }
+            if decl.any.is_empty() && decl.all.is_empty() && decl.near.is_empty() {
+                cx.err(&decl.id, LoadErrorKind::NoPatterns(id.clone()));
+                continue;
+            }
+            let fields = match decl.fields.as_ref().map(|f| f.get_ref().as_str()) {
+                None | Some("both") => Field::Subject.bit() | Field::Description.bit(),
+                Some("subject") => Field::Subject.bit(),
+                Some("description") => Field::Description.bit(),
+                Some(other) => {
+                    cx.err(
+                        decl.fields.as_ref().unwrap(),
+                        LoadErrorKind::Invalid(format!(
+                            "fields = {other:?}: expected \"subject\", \"description\" or \"both\""
+                        )),
+                    );
+                    0
+                }
+            };
+            let zones = match &decl.zones {
+                None => Zone::Body.bit(),
+                Some(list) => {
+                    let mut bits = 0;
+                    for z in list {
+                        match Zone::parse(z.get_ref()) {
+                            Some(zone) => bits |= zone.bit(),
+                            None => cx.err(
+                                z,
+                                LoadErrorKind::Invalid(format!(
+                                    "zone {:?}: expected one of body, log, quote, signature, disclaimer",
+                                    z.get_ref()
+                                )),
+                            ),
+                        }
+                    }
+                    bits
+                }
+            };
+            let rule_no = rules.len() as u32;
+            let mut add_group = |patterns: &[Text], slot: u32, cx: &mut Ctx| {
+                for p in patterns {
+                    let owner = Owner::Slot {
+                        rule: rule_no,
+                        slot,
+                    };
+                    if let Err(kind) = parse_pattern(p.get_ref())
+                        .and_then(|spec| table.add(&spec, owner, decl.variants))
+                    {
+                        cx.err(p, kind);
+                    }
+                }
+            };
+            let mut next = slot_count;
+            let take_slot = |next: &mut u32| {
+                *next += 1;
+                *next - 1
+            };
+            let any = if decl.any.is_empty() {
+                None
+            } else {
+                let s = take_slot(&mut next);
+                add_group(&decl.any, s, &mut cx);
+                Some(s)
+            };
+            let all_start = next;
+            for group in &decl.all {
+                let s = take_slot(&mut next);
+                if group.get_ref().is_empty() {
+                    cx.errors
+                        .push(file.error(group.span().start, LoadErrorKind::EmptyPattern));
+                }
+                add_group(group.get_ref(), s, &mut cx);
+            }
+            let all = all_start..next;
+            let mut near = Vec::new();
+            for clause in &decl.near {
+                let a = take_slot(&mut next);
+                let b = take_slot(&mut next);
+                for (side, slot) in [(&clause.a, a), (&clause.b, b)] {
+                    if side.get_ref().is_empty() {
+                        cx.errors
+                            .push(file.error(side.span().start, LoadErrorKind::EmptyPattern));
+                    }
+                    add_group(side.get_ref(), slot, &mut cx);
+                }
+                near.push(Near {
+                    a,
+                    b,
+                    within: clause.within,
+                    ordered: clause.ordered,
+                });
+            }
+            let none = if decl.none.is_empty() {
+                None
+            } else {
+                let s = take_slot(&mut next);
+                add_group(&decl.none, s, &mut cx);
+                Some(s)
+            };
+            let first_slot = slot_count;
+            slot_count = next;
+            rules.push(Rule {
+                id,
+                category,
+                reason: decl.reason.clone(),
+                vendor: decl.vendor.clone(),
+                location: here,
+                fields,
+                zones,
+                negatable: decl.negatable,
+                any,
+                all,
+                near,
+                none,
+                distro: None,
+                slots: first_slot..next,
+            });
+        }
+        errors.append(&mut cx.errors);
+    }
+
+    // --- support matrix -----------------------------------------------------------------------
+    let (matrix_file, matrix) = &parsed.matrix;
+    let mut cx = Ctx {
+        errors: Vec::new(),
+        file: matrix_file,
+    };
+    let matrix_category = lookup_in(&category_index, &matrix.category, &mut cx);
+    let mut distros = Vec::new();
+    for decl in &matrix.distros {
+        let distro_no = distros.len() as u16;
+        let release_src = decl
+            .release
+            .as_ref()
+            .map_or(DEFAULT_RELEASE, |r| r.get_ref().as_str());
+        let compiled = build_regex(&format!(
+            r"^[ _/]*(?:(?:v|version|release|rel)[ _]*)?(?:{release_src})"
+        ))
+        .and_then(|r| build_regex(&format!("^(?:{release_src})$")).map(|full| (r, full)));
+        let (release, full) = match compiled {
+            Ok(pair) => pair,
+            Err(kind) => {
+                match &decl.release {
+                    Some(r) => cx.err(r, kind),
+                    None => cx.err(&decl.id, kind),
+                }
+                continue;
+            }
+        };
+        let parse_release = |text: &Text, cx: &mut Ctx| -> Option<Release> {
+            let norm = normalize(text.get_ref());
+            let parsed = full.captures(norm.as_bytes()).map(|c| release_from(&c));
+            if parsed.is_none() {
+                cx.err(text, LoadErrorKind::InvalidRelease(text.get_ref().clone()));
+            }
+            parsed
+        };
+        let supported = if decl.supported.iter().any(|s| s.get_ref() == "*") {
+            Supported::Every
+        } else {
+            Supported::Releases(
+                decl.supported
+                    .iter()
+                    .filter_map(|s| parse_release(s, &mut cx))
+                    .collect(),
+            )
+        };
+        let mut codenames = HashMap::new();
+        for (name, release_text) in &decl.codenames {
+            let key = normalize(name);
+            let Some(release) = parse_release(release_text, &mut cx) else {
+                continue;
+            };
+            if key.is_empty() {
+                cx.err(release_text, LoadErrorKind::EmptyPattern);
+                continue;
+            }
+            codenames.insert(key.clone(), release);
+            let id = table.literal(&key, false, false, false);
+            table.patterns[id as usize]
+                .owners
+                .push(Owner::Codename(distro_no, release));
+        }
+        for alias in &decl.aliases {
+            let text = normalize(alias.get_ref());
+            if text.is_empty() {
+                cx.err(alias, LoadErrorKind::EmptyPattern);
+                continue;
+            }
+            let id = table.literal(&text, false, false, true);
+            table.patterns[id as usize]
+                .owners
+                .push(Owner::Distro(distro_no));
+        }
+        let rule_id = format!("{}.{}", matrix.rule_prefix, decl.id.get_ref());
+        let here = matrix_file.location(decl.id.span().start);
+        if let Some(first) = rule_index.insert(rule_id.clone(), here.to_string()) {
+            cx.err(
+                &decl.id,
+                LoadErrorKind::DuplicateRuleId {
+                    id: rule_id.clone(),
+                    first,
+                },
+            );
+        }
+        let rule = RuleId(rules.len() as u32);
+        rules.push(Rule {
+            id: rule_id,
+            category: matrix_category.unwrap_or(CategoryId(0)),
+            reason: decl.reason.clone(),
+            vendor: decl.vendor.clone(),
+            location: here,
+            fields: Field::Subject.bit() | Field::Description.bit(),
+            zones: Zone::Body.bit(),
+            negatable: true,
+            any: None,
+            all: 0..0,
+            near: Vec::new(),
+            none: None,
+            distro: Some(distro_no),
+            slots: 0..0,
+        });
+        distros.push(Distro {
+            id: decl.id.get_ref().clone(),
+            name: decl.name.clone(),
+            vendor: decl.vendor.clone(),
+            release,
+            supported,
+            codenames,
+            rule,
+        });
+    }
+    errors.append(&mut cx.errors);
+
+    // --- language: negation cues and zones ------------------------------------------------------
+    let (language_file, language) = &parsed.language;
+    let mut cx = Ctx {
+        errors: Vec::new(),
+        file: language_file,
+    };
+    add_cues(&language.negation, &mut table, &mut cx);
+    let zones = compile_zones(&language.zones, &mut cx);
+    errors.append(&mut cx.errors);
+
+    // Every category needs a way to fire (checked once the rules themselves are sound).
+    let sound = errors.is_empty();
+    for (i, cat) in categories.iter().enumerate().filter(|_| sound) {
+        let id = CategoryId(i as u16);
+        if !rules.iter().any(|r| r.category == id) {
+            errors.push(
+                policy_file.error(
+                    policy
+                        .categories
+                        .iter()
+                        .find(|c| c.name.get_ref() == &cat.name)
+                        .map_or(0, |c| c.name.span().start),
+                    LoadErrorKind::CategoryWithoutRules(cat.name.clone()),
+                ),
+            );
+        }
+    }
+
+    if !errors.is_empty() {
+        return Err(LoadErrors(errors));
+    }
+
+    let literals = if table.literal_texts.is_empty() {
+        None
+    } else {
+        Some(
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&table.literal_texts)
+                .map_err(|e| {
+                    LoadErrors(vec![policy_file.error(
+                        0,
+                        LoadErrorKind::Invalid(format!("literal automaton: {e}")),
+                    )])
+                })?,
+        )
+    };
+    let regex_set = RegexSetBuilder::new(&table.regex_sources)
+        .case_insensitive(true)
+        .unicode(false)
+        .size_limit(REGEX_SIZE_LIMIT * 8)
+        .build()
+        .map_err(|e| {
+            LoadErrors(vec![policy_file.error(
+                0,
+                LoadErrorKind::Invalid(format!("regex set: {}", regex_builder_error(e))),
+            )])
+        })?;
+
+    Ok(RuleSet {
+        name: policy.name.clone(),
+        version: policy.version.clone(),
+        labels,
+        categories,
+        tiers,
+        default_label,
+        default_reason: policy.default_reason.clone(),
+        rules,
+        distros,
+        patterns: table.patterns,
+        literals,
+        literal_patterns: table.literal_patterns,
+        regex_set,
+        regexes: table.regexes,
+        regex_patterns: table.regex_patterns,
+        negation_window: language.negation.window,
+        zones,
+        slot_count: slot_count as usize,
+        fingerprint,
+    })
+}
+
+fn lookup_in(index: &HashMap<String, CategoryId>, name: &Text, cx: &mut Ctx) -> Option<CategoryId> {
+    let found = index.get(name.get_ref()).copied();
+    if found.is_none() {
+        cx.err(name, LoadErrorKind::UnknownCategory(name.get_ref().clone()));
+    }
+    found
+}
+
+pub(crate) fn release_from(c: &regex::bytes::Captures) -> Release {
+    let num = |name: &str| {
+        c.name(name)
+            .and_then(|m| std::str::from_utf8(m.as_bytes()).ok())
+            .and_then(|s| s.parse::<u16>().ok())
+    };
+    Release {
+        major: num("major"),
+        minor: num("minor"),
+        sp: num("sp"),
+    }
+}
+
+fn add_cues(decl: &NegationDecl, table: &mut PatternTable, cx: &mut Ctx) {
+    for (list, cue) in [
+        (&decl.forward, Cue::Forward),
+        (&decl.backward, Cue::Backward),
+        (&decl.pseudo, Cue::Pseudo),
+        (&decl.terminators, Cue::Terminator),
+    ] {
+        for p in list {
+            if let Err(kind) =
+                parse_pattern(p.get_ref()).and_then(|spec| table.add(&spec, Owner::Cue(cue), false))
+            {
+                cx.err(p, kind);
+            }
+        }
+    }
+}
+
+/// Turns zone markers into one case-insensitive `RegexSet` over lines of the original text.
+fn compile_zones(decl: &ZonesDecl, cx: &mut Ctx) -> ZoneDetector {
+    let mut sources = Vec::new();
+    let mut markers = Vec::new();
+    for (list, marker) in [
+        (&decl.quote_prefix, Marker::QuotePrefix),
+        (&decl.quote_header, Marker::QuoteHeader),
+        (&decl.signature, Marker::Signature),
+        (&decl.disclaimer, Marker::Disclaimer),
+        (&decl.log_line, Marker::LogLine),
+    ] {
+        for p in list {
+            let raw = p.get_ref();
+            let source = if let Some(re) = raw.strip_prefix("re:") {
+                re.to_owned()
+            } else {
+                let lit = regex::escape(raw.trim());
+                if lit.is_empty() {
+                    cx.err(p, LoadErrorKind::EmptyPattern);
+                    continue;
+                }
+                match marker {
+                    Marker::QuotePrefix | Marker::QuoteHeader => format!(r"^\s*{lit}"),
+                    // The line is the sign-off alone, perhaps with a name after it.
+                    // The sign-off alone, or followed by a comma and a short name.
+                    Marker::Signature => {
+                        format!(
+                            r"^\s*{lit}(?:\s*[,.!:;-]*|\s*,\s*[\w.'&-]+(?:\s+[\w.'&-]+){{0,2}}\s*[.!]?)\s*$"
+                        )
+                    }
+                    Marker::Disclaimer | Marker::LogLine => lit,
+                }
+            };
+            if let Err(kind) = build_regex(&source) {
+                cx.err(p, kind);
+                continue;
+            }
+            sources.push(source);
+            markers.push(marker);
+        }
+    }
+    let set = RegexSetBuilder::new(&sources)
+        .case_insensitive(true)
+        .unicode(false)
+        .build()
+        .unwrap_or_else(|_| RegexSet::empty());
+    ZoneDetector { set, markers }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pattern_syntax() {
+        assert_eq!(
+            parse_pattern("Compromis*").unwrap(),
+            PatternSpec::Literal {
+                text: "compromis".into(),
+                left_open: false,
+                right_open: true
+            }
+        );
+        assert_eq!(
+            parse_pattern("*miner").unwrap(),
+            PatternSpec::Literal {
+                text: "miner".into(),
+                left_open: true,
+                right_open: false
+            }
+        );
+        assert_eq!(
+            parse_pattern("re:a+b").unwrap(),
+            PatternSpec::Regex("a+b".into())
+        );
+        assert_eq!(parse_pattern("  "), Err(LoadErrorKind::EmptyPattern));
+        assert_eq!(parse_pattern("*"), Err(LoadErrorKind::EmptyPattern));
+        assert_eq!(parse_pattern("re:"), Err(LoadErrorKind::EmptyPattern));
+    }
+
+    #[test]
+    fn version_spelling_variants() {
+        assert_eq!(
+            version_variants("ubuntu 22.04"),
+            vec![
+                "ubuntu 22.04",
+                "ubuntu 22_04",
+                "ubuntu 22 04",
+                "ubuntu 2204"
+            ]
+        );
+        assert_eq!(version_variants("no version"), vec!["no version"]);
+    }
+
+    #[test]
+    fn releases_agree_on_named_parts() {
+        let r = |major, minor, sp| Release { major, minor, sp };
+        assert!(r(Some(22), Some(4), None).agrees(&r(Some(22), None, None)));
+        assert!(!r(Some(22), Some(4), None).agrees(&r(Some(22), Some(10), None)));
+        assert!(r(Some(15), None, Some(6)).agrees(&r(Some(15), None, None)));
+        assert!(!r(Some(15), None, Some(6)).agrees(&r(Some(15), None, Some(4))));
+    }
+}

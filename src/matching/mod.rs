@@ -1,0 +1,431 @@
+//! Matching one ticket against a compiled rule set: normalise each field, find every literal
+//! (one Aho-Corasick pass) and regex (one `RegexSet` pass), mark negated and zoned matches,
+//! extract distribution mentions, then evaluate the rules those matches touch.
+
+pub mod negation;
+pub mod normalize;
+pub mod zones;
+
+use crate::compile::release_from;
+use crate::decision::decide;
+use crate::ruleset::{Field, Owner, Release, RuleId, RuleSet, Zone};
+use crate::verdict::{Entity, Evidence, Ticket, Verdict};
+use negation::{drop_pseudo_covered, is_negated, CueHit, Layout};
+use normalize::{word_at, word_before, Normalized};
+use std::cell::RefCell;
+use zones::{zone_at, ZoneSpan};
+
+/// Most evidence entries kept per verdict; a pasted log can repeat a word thousands of times.
+pub const MAX_EVIDENCE: usize = 200;
+/// Most entities kept per verdict.
+pub const MAX_ENTITIES: usize = 50;
+
+/// A pattern match in a field (normalised offsets), with its negation and zone.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    pub pattern: u32,
+    pub start: u32,
+    pub end: u32,
+    pub negated: bool,
+    pub zone: Zone,
+}
+
+/// Everything found in one field of a ticket.
+#[derive(Debug, Default)]
+pub(crate) struct FieldScan {
+    pub norm: Normalized,
+    pub layout: Layout,
+    pub cues: Vec<CueHit>,
+    pub hits: Vec<Hit>,
+    pub zones: Vec<ZoneSpan>,
+}
+
+impl FieldScan {
+    fn original(&self, start: u32, end: u32) -> (usize, usize) {
+        self.norm.original_span(start as usize, end as usize)
+    }
+}
+
+/// Per-thread working memory, reused from ticket to ticket so the hot path does not allocate.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    fields: [FieldScan; 2],
+    slots: Vec<bool>,
+    touched: Vec<u32>,
+    rule_touched: Vec<bool>,
+    fired: Vec<bool>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl RuleSet {
+    /// Classifies a ticket.
+    pub fn classify(&self, ticket: &Ticket<'_>) -> Verdict {
+        let mut verdict = Verdict::default();
+        self.classify_into(ticket, &mut verdict);
+        verdict
+    }
+
+    /// Classifies a ticket into `verdict`, reusing its buffers.
+    pub fn classify_into(&self, ticket: &Ticket<'_>, verdict: &mut Verdict) {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.run(ticket, &mut scratch, verdict),
+            // Re-entrant use on one thread (not expected): fall back to fresh memory.
+            Err(_) => self.run(ticket, &mut Scratch::default(), verdict),
+        });
+    }
+
+    fn run(&self, ticket: &Ticket<'_>, scratch: &mut Scratch, verdict: &mut Verdict) {
+        verdict.clear();
+        scratch.slots.resize(self.slot_count, false);
+        scratch.rule_touched.resize(self.rules.len(), false);
+        scratch.fired.resize(self.rules.len(), false);
+        for field in Field::ALL {
+            let text = ticket.field(field);
+            let scan = &mut scratch.fields[field as usize];
+            self.scan_field(field, text, scan);
+        }
+        self.evaluate(scratch, verdict);
+        decide(self, &scratch.fired, verdict);
+        // Reset only what this ticket touched.
+        for &r in &scratch.touched {
+            let rule = &self.rules[r as usize];
+            for s in rule.slot_range() {
+                scratch.slots[s as usize] = false;
+            }
+            scratch.rule_touched[r as usize] = false;
+            scratch.fired[r as usize] = false;
+        }
+        scratch.touched.clear();
+    }
+
+    /// Normalises a field and collects its cues and pattern hits, negation and zones marked.
+    fn scan_field(&self, field: Field, text: &str, scan: &mut FieldScan) {
+        scan.cues.clear();
+        scan.hits.clear();
+        scan.zones.clear();
+        normalize::normalize_into(text, &mut scan.norm);
+        if scan.norm.text.is_empty() {
+            scan.layout.build("");
+            return;
+        }
+        scan.layout.build(&scan.norm.text);
+        if field == Field::Description {
+            self.zones.detect(text, &mut scan.zones);
+        }
+        let norm = scan.norm.text.as_str();
+        let push = |pattern: u32,
+                    start: usize,
+                    end: usize,
+                    scan_cues: &mut Vec<CueHit>,
+                    hits: &mut Vec<Hit>| {
+            let mut is_term = false;
+            for owner in &self.patterns[pattern as usize].owners {
+                match owner {
+                    Owner::Cue(cue) => scan_cues.push(CueHit {
+                        cue: *cue,
+                        start: start as u32,
+                        end: end as u32,
+                    }),
+                    _ => is_term = true,
+                }
+            }
+            if is_term {
+                hits.push(Hit {
+                    pattern,
+                    start: start as u32,
+                    end: end as u32,
+                    negated: false,
+                    zone: Zone::Body,
+                });
+            }
+        };
+        if let Some(ac) = &self.literals {
+            for m in ac.find_overlapping_iter(norm) {
+                let pattern = self.literal_patterns[m.pattern().as_usize()];
+                let p = &self.patterns[pattern as usize];
+                let (s, e) = (m.start(), m.end());
+                if p.need_left && word_before(norm, s) {
+                    continue;
+                }
+                if p.need_right && word_at(norm, e) {
+                    continue;
+                }
+                if p.digits_after && norm[e..].chars().next().is_some_and(char::is_alphabetic) {
+                    continue;
+                }
+                push(pattern, s, e, &mut scan.cues, &mut scan.hits);
+            }
+        }
+        if !self.regexes.is_empty() {
+            for i in self.regex_set.matches(norm.as_bytes()).iter() {
+                let pattern = self.regex_patterns[i];
+                for m in self.regexes[i].find_iter(norm.as_bytes()) {
+                    if m.is_empty()
+                        || !norm.is_char_boundary(m.start())
+                        || !norm.is_char_boundary(m.end())
+                    {
+                        continue;
+                    }
+                    push(pattern, m.start(), m.end(), &mut scan.cues, &mut scan.hits);
+                }
+            }
+        }
+        drop_pseudo_covered(&mut scan.cues);
+        scan.cues.sort_unstable_by_key(|c| c.start);
+        for hit in &mut scan.hits {
+            hit.negated = is_negated(
+                &scan.layout,
+                &scan.cues,
+                self.negation_window,
+                hit.start,
+                hit.end,
+            );
+            if !scan.zones.is_empty() {
+                hit.zone = zone_at(&scan.zones, scan.norm.map[hit.start as usize]);
+            }
+        }
+        scan.hits.sort_unstable_by_key(|h| (h.start, h.end));
+    }
+
+    /// Whether `hit` counts for `rule`: right field and zone, not cancelled by negation.
+    fn live(&self, rule: u32, field: Field, hit: &Hit) -> bool {
+        let r = &self.rules[rule as usize];
+        r.fields & field.bit() != 0
+            && r.zones & hit.zone.bit() != 0
+            && !(hit.negated && r.negatable)
+    }
+
+    /// Sets slots from hits, evaluates touched rules, extracts entities and evidence.
+    fn evaluate(&self, scratch: &mut Scratch, verdict: &mut Verdict) {
+        let Scratch {
+            fields,
+            slots,
+            touched,
+            rule_touched,
+            fired,
+        } = scratch;
+        for field in Field::ALL {
+            let scan = &fields[field as usize];
+            for hit in &scan.hits {
+                for owner in &self.patterns[hit.pattern as usize].owners {
+                    match *owner {
+                        Owner::Slot { rule, slot } => {
+                            let r = &self.rules[rule as usize];
+                            if r.fields & field.bit() == 0 {
+                                continue;
+                            }
+                            if !rule_touched[rule as usize] {
+                                rule_touched[rule as usize] = true;
+                                touched.push(rule);
+                            }
+                            let counts = if Some(slot) == r.none {
+                                r.zones & hit.zone.bit() != 0
+                            } else {
+                                self.live(rule, field, hit)
+                            };
+                            if counts {
+                                slots[slot as usize] = true;
+                            }
+                        }
+                        Owner::Distro(d) => {
+                            let release = self.release_after(d, &scan.norm.text, hit.end as usize);
+                            self.push_entity(verdict, scan, field, hit, d, release);
+                        }
+                        Owner::Codename(d, release) => {
+                            self.push_entity(verdict, scan, field, hit, d, Some(release))
+                        }
+                        Owner::Cue(_) => {}
+                    }
+                }
+            }
+        }
+        // Rules from patterns.
+        for &r in touched.iter() {
+            let rule = &self.rules[r as usize];
+            let slot = |s: u32| slots[s as usize];
+            let fires = rule.any.is_none_or(slot)
+                && rule.all.clone().all(slot)
+                && rule.none.is_none_or(|s| !slot(s))
+                && rule
+                    .near
+                    .iter()
+                    .all(|n| slot(n.a) && slot(n.b) && self.near_holds(fields, r, n));
+            fired[r as usize] = fires;
+        }
+        // Rules from the support matrix: a live mention outside it.
+        for e in &verdict.entities {
+            if !e.inside && !e.negated && e.zone == Zone::Body {
+                let rule = self.distros[e.distro as usize].rule;
+                if !rule_touched[rule.0 as usize] {
+                    rule_touched[rule.0 as usize] = true;
+                    touched.push(rule.0);
+                }
+                fired[rule.0 as usize] = true;
+            }
+        }
+        // Evidence: counted matches of fired rules, and matches kept out by negation or zone.
+        for field in Field::ALL {
+            let scan = &fields[field as usize];
+            for hit in &scan.hits {
+                for owner in &self.patterns[hit.pattern as usize].owners {
+                    let Owner::Slot { rule, slot } = *owner else {
+                        continue;
+                    };
+                    let r = &self.rules[rule as usize];
+                    if Some(slot) == r.none || r.fields & field.bit() == 0 {
+                        continue;
+                    }
+                    let counted = self.live(rule, field, hit);
+                    if (counted && fired[rule as usize]) || !counted {
+                        push_evidence(verdict, scan, field, hit, RuleId(rule), counted);
+                    }
+                }
+            }
+        }
+        for i in 0..verdict.entities.len() {
+            let e = verdict.entities[i];
+            if !e.inside && verdict.evidence.len() < MAX_EVIDENCE {
+                let counted = !e.negated && e.zone == Zone::Body;
+                verdict.evidence.push(Evidence {
+                    rule: self.distros[e.distro as usize].rule,
+                    field: e.field,
+                    start: e.start,
+                    end: e.end,
+                    negated: e.negated,
+                    zone: e.zone,
+                    counted,
+                });
+            }
+        }
+        verdict
+            .evidence
+            .sort_by_key(|e| (e.field as u8, e.start, e.end));
+        for &r in touched.iter() {
+            if fired[r as usize] {
+                verdict.rules.push(RuleId(r));
+            }
+        }
+        verdict.rules.sort_unstable();
+    }
+
+    /// Whether some live match of `near.a` and one of `near.b` lie within `near.within` words.
+    fn near_holds(&self, fields: &[FieldScan; 2], rule: u32, near: &crate::ruleset::Near) -> bool {
+        let in_slot = |hit: &Hit, slot: u32| {
+            self.patterns[hit.pattern as usize]
+                .owners
+                .iter()
+                .any(|o| matches!(*o, Owner::Slot { rule: r, slot: s } if r == rule && s == slot))
+        };
+        for field in Field::ALL {
+            let scan = &fields[field as usize];
+            for a in scan
+                .hits
+                .iter()
+                .filter(|h| in_slot(h, near.a) && self.live(rule, field, h))
+            {
+                for b in scan
+                    .hits
+                    .iter()
+                    .filter(|h| in_slot(h, near.b) && self.live(rule, field, h))
+                {
+                    if near.ordered && b.start < a.end {
+                        continue;
+                    }
+                    let (first_end, second_start) = if a.start <= b.start {
+                        (a.end, b.start)
+                    } else {
+                        (b.end, a.start)
+                    };
+                    if scan.layout.words_between(first_end, second_start) <= near.within {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    /// Parses a release written right after a distribution alias ending at `at`.
+    fn release_after(&self, distro: u16, norm: &str, at: usize) -> Option<Release> {
+        let d = &self.distros[distro as usize];
+        let mut end = (at + 48).min(norm.len());
+        while !norm.is_char_boundary(end) {
+            end -= 1;
+        }
+        let rest = &norm[at..end];
+        if let Some(c) = d.release.captures(rest.as_bytes()) {
+            let m = c.get(0).expect("whole match");
+            if !rest.as_bytes().get(m.end()).is_some_and(u8::is_ascii_digit) {
+                let release = release_from(&c);
+                if release.major.is_some() {
+                    return Some(release);
+                }
+            }
+        }
+        // A codename of this distribution as the next word: `debian bookworm`.
+        let word = rest.trim_start_matches([' ', '_', '/']);
+        let word = &word[..word
+            .find(|c: char| !c.is_alphanumeric())
+            .unwrap_or(word.len())];
+        d.codenames.get(word).copied()
+    }
+
+    fn push_entity(
+        &self,
+        verdict: &mut Verdict,
+        scan: &FieldScan,
+        field: Field,
+        hit: &Hit,
+        distro: u16,
+        release: Option<Release>,
+    ) {
+        if verdict.entities.len() >= MAX_ENTITIES {
+            return;
+        }
+        let (start, end) = scan.original(hit.start, hit.end);
+        if verdict
+            .entities
+            .iter()
+            .any(|e| e.field == field && e.start == start && e.distro == distro)
+        {
+            return;
+        }
+        let inside = self.distros[distro as usize].is_inside(release.as_ref());
+        verdict.entities.push(Entity {
+            distro,
+            release,
+            inside,
+            field,
+            start,
+            end,
+            negated: hit.negated,
+            zone: hit.zone,
+        });
+    }
+}
+
+fn push_evidence(
+    verdict: &mut Verdict,
+    scan: &FieldScan,
+    field: Field,
+    hit: &Hit,
+    rule: RuleId,
+    counted: bool,
+) {
+    if verdict.evidence.len() >= MAX_EVIDENCE {
+        return;
+    }
+    let (start, end) = scan.original(hit.start, hit.end);
+    verdict.evidence.push(Evidence {
+        rule,
+        field,
+        start,
+        end,
+        negated: hit.negated,
+        zone: hit.zone,
+        counted,
+    });
+}

@@ -1,0 +1,189 @@
+//! NegEx-style negation scopes over normalised text: a forward cue reaches the words after it,
+//! a backward cue the words before it, within a window of words, never across a clause break
+//! (sentence end, `;`, paragraph break) or a terminator cue (`but`, `however`, …).
+
+/// A negation cue found in a field, in normalised byte offsets.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CueHit {
+    pub cue: crate::ruleset::Cue,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// Word starts and clause breaks of a normalised field, for distance and scope checks.
+#[derive(Debug, Default)]
+pub(crate) struct Layout {
+    pub words: Vec<u32>,
+    pub breaks: Vec<u32>,
+}
+
+impl Layout {
+    /// Records word starts and clause breaks of `text`.
+    pub fn build(&mut self, text: &str) {
+        self.words.clear();
+        self.breaks.clear();
+        let bytes = text.as_bytes();
+        let mut prev_word = false;
+        for (i, &b) in bytes.iter().enumerate() {
+            let word = b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+            if word && !prev_word {
+                self.words.push(i as u32);
+            }
+            prev_word = word;
+            let is_break = match b {
+                b';' | b'\n' => true,
+                b'.' | b'!' | b'?' => matches!(
+                    bytes.get(i + 1),
+                    None | Some(b' ' | b'\n' | b'"' | b'\'' | b')')
+                ),
+                _ => false,
+            };
+            if is_break {
+                self.breaks.push(i as u32);
+            }
+        }
+    }
+
+    /// Number of words that start in `a..b`.
+    pub fn words_between(&self, a: u32, b: u32) -> u32 {
+        if b <= a {
+            return 0;
+        }
+        let lo = self.words.partition_point(|&w| w < a);
+        let hi = self.words.partition_point(|&w| w < b);
+        (hi - lo) as u32
+    }
+
+    /// Whether a clause break lies in `a..b`.
+    pub fn break_between(&self, a: u32, b: u32) -> bool {
+        let lo = self.breaks.partition_point(|&p| p < a);
+        self.breaks.get(lo).is_some_and(|&p| p < b)
+    }
+}
+
+/// Drops cues that sit inside a pseudo-cue (`not only`, `does not start`): those negate nothing.
+pub(crate) fn drop_pseudo_covered(cues: &mut Vec<CueHit>) {
+    use crate::ruleset::Cue;
+    if !cues.iter().any(|c| c.cue == Cue::Pseudo) {
+        return;
+    }
+    let pseudo: Vec<(u32, u32)> = cues
+        .iter()
+        .filter(|c| c.cue == Cue::Pseudo)
+        .map(|c| (c.start, c.end))
+        .collect();
+    cues.retain(|c| {
+        c.cue == Cue::Pseudo
+            || c.cue == Cue::Terminator
+            || !pseudo.iter().any(|&(s, e)| s <= c.start && c.end <= e)
+    });
+}
+
+/// Whether the span `start..end` is reached by a negation cue.
+pub(crate) fn is_negated(
+    layout: &Layout,
+    cues: &[CueHit],
+    window: u32,
+    start: u32,
+    end: u32,
+) -> bool {
+    use crate::ruleset::Cue;
+    let blocked = |a: u32, b: u32| {
+        layout.break_between(a, b)
+            || cues
+                .iter()
+                .any(|t| t.cue == Cue::Terminator && t.start >= a && t.end <= b)
+    };
+    cues.iter().any(|c| match c.cue {
+        Cue::Forward => {
+            c.end <= start && layout.words_between(c.end, start) <= window && !blocked(c.end, start)
+        }
+        Cue::Backward => {
+            c.start >= end && layout.words_between(end, c.start) <= window && !blocked(end, c.start)
+        }
+        Cue::Pseudo | Cue::Terminator => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::Cue;
+
+    fn cue(text: &str, word: &str, cue: Cue) -> CueHit {
+        let s = text.find(word).unwrap() as u32;
+        CueHit {
+            cue,
+            start: s,
+            end: s + word.len() as u32,
+        }
+    }
+
+    fn span(text: &str, word: &str) -> (u32, u32) {
+        let s = text.find(word).unwrap() as u32;
+        (s, s + word.len() as u32)
+    }
+
+    #[test]
+    fn forward_scope_is_bounded_by_window_and_breaks() {
+        let text = "this is not a hacked box. malware everywhere";
+        let mut layout = Layout::default();
+        layout.build(text);
+        let cues = [cue(text, "not", Cue::Forward)];
+        let (s, e) = span(text, "hacked");
+        assert!(is_negated(&layout, &cues, 6, s, e));
+        let (s, e) = span(text, "malware");
+        assert!(
+            !is_negated(&layout, &cues, 6, s, e),
+            "sentence end closes the scope"
+        );
+        assert!(
+            !is_negated(
+                &layout,
+                &cues,
+                0,
+                span(text, "hacked").0,
+                span(text, "hacked").1
+            ),
+            "window of 0 words"
+        );
+    }
+
+    #[test]
+    fn terminators_and_backward_cues() {
+        let text = "no custom kernel but the vm was hacked, malware ruled out";
+        let mut layout = Layout::default();
+        layout.build(text);
+        let cues = [
+            cue(text, "no", Cue::Forward),
+            cue(text, "but", Cue::Terminator),
+            cue(text, "ruled out", Cue::Backward),
+        ];
+        let (s, e) = span(text, "custom kernel");
+        assert!(is_negated(&layout, &cues, 6, s, e));
+        let (s, e) = span(text, "hacked");
+        assert!(!is_negated(&layout, &cues, 6, s, e), "`but` ends the scope");
+        let (s, e) = span(text, "malware");
+        assert!(is_negated(&layout, &cues, 6, s, e), "backward cue");
+    }
+
+    #[test]
+    fn pseudo_cues_hide_the_cues_inside_them() {
+        let text = "apache does not start after the custom kernel";
+        let mut cues = vec![
+            cue(text, "not", Cue::Forward),
+            cue(text, "not start", Cue::Pseudo),
+        ];
+        drop_pseudo_covered(&mut cues);
+        assert_eq!(cues.len(), 1);
+        assert_eq!(cues[0].cue, Cue::Pseudo);
+    }
+
+    #[test]
+    fn breaks_ignore_dots_inside_versions() {
+        let mut layout = Layout::default();
+        layout.build("ubuntu 22.04 is fine. next");
+        assert_eq!(layout.breaks.len(), 1);
+        assert_eq!(layout.words.len(), 6);
+    }
+}

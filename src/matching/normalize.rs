@@ -1,0 +1,236 @@
+//! Text normalisation shared by tickets and literal patterns, so both meet in one form:
+//! NFKC compatibility folding, lower case, ASCII quotes, dashes and hyphens as spaces, runs of
+//! whitespace as one space and paragraph breaks as one line break. A byte map leads every
+//! normalised byte back to the original text, so evidence spans point into what the user wrote.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Normalised text plus, for each of its bytes, the byte offset in the source it came from.
+/// `map` has one extra entry, the source length, so `map[end]` is valid for any span end.
+#[derive(Debug, Default, Clone)]
+pub struct Normalized {
+    pub text: String,
+    pub map: Vec<u32>,
+}
+
+impl Normalized {
+    /// Original byte span of the normalised span `start..end`.
+    pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
+        let s = self.map[start] as usize;
+        // The end maps to the byte after the last source byte that produced the span.
+        let e = if end == 0 {
+            s
+        } else {
+            let last = self.map[end - 1] as usize;
+            let next = self.map[end] as usize;
+            if next > last {
+                next
+            } else {
+                last + 1
+            }
+        };
+        (s, e.max(s))
+    }
+}
+
+/// Pending whitespace while scanning: none, a space, or a paragraph break.
+#[derive(Clone, Copy, PartialEq)]
+enum Gap {
+    None,
+    Space { at: u32, newlines: u8 },
+}
+
+fn is_dash(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '\u{2010}'
+            ..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}' | '\u{00AD}'
+    )
+}
+
+/// Normalises `src` into `out` (cleared first), reusing its buffers.
+pub fn normalize_into(src: &str, out: &mut Normalized) {
+    out.text.clear();
+    out.map.clear();
+    out.text.reserve(src.len());
+    out.map.reserve(src.len() + 1);
+    let mut gap = Gap::None;
+    let flush = |gap: &mut Gap, out: &mut Normalized| {
+        if let Gap::Space { at, newlines } = *gap {
+            out.text.push(if newlines >= 2 { '\n' } else { ' ' });
+            out.map.push(at);
+            *gap = Gap::None;
+        }
+    };
+    let bytes = src.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            match b {
+                b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c | b'-' => {
+                    let nl = u8::from(b == b'\n');
+                    gap = match gap {
+                        Gap::None => Gap::Space {
+                            at: i as u32,
+                            newlines: nl,
+                        },
+                        Gap::Space { at, newlines } => Gap::Space {
+                            at,
+                            newlines: newlines.saturating_add(nl),
+                        },
+                    };
+                }
+                _ => {
+                    flush(&mut gap, out);
+                    out.text.push(b.to_ascii_lowercase() as char);
+                    out.map.push(i as u32);
+                }
+            }
+            i += 1;
+            continue;
+        }
+        let c = src[i..].chars().next().expect("char boundary");
+        let len = c.len_utf8();
+        if c.is_whitespace() || is_dash(c) {
+            let nl = u8::from(matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}'));
+            gap = match gap {
+                Gap::None => Gap::Space {
+                    at: i as u32,
+                    newlines: nl * 2,
+                },
+                Gap::Space { at, newlines } => Gap::Space {
+                    at,
+                    newlines: newlines.saturating_add(nl * 2),
+                },
+            };
+        } else {
+            flush(&mut gap, out);
+            match c {
+                '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{00B4}'
+                | '\u{0060}' => {
+                    out.text.push('\'');
+                    out.map.push(i as u32);
+                }
+                '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{00AB}'
+                | '\u{00BB}' => {
+                    out.text.push('"');
+                    out.map.push(i as u32);
+                }
+                _ => {
+                    for folded in std::iter::once(c).nfkc() {
+                        if is_dash(folded) || folded.is_whitespace() {
+                            out.text.push(' ');
+                            out.map.push(i as u32);
+                            continue;
+                        }
+                        for lower in folded.to_lowercase() {
+                            let before = out.text.len();
+                            out.text.push(lower);
+                            for _ in before..out.text.len() {
+                                out.map.push(i as u32);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        i += len;
+    }
+    flush(&mut gap, out);
+    out.map.push(src.len() as u32);
+}
+
+/// Normalises a pattern or any short string into a fresh `String`, trimmed.
+pub fn normalize(src: &str) -> String {
+    let mut n = Normalized::default();
+    normalize_into(src, &mut n);
+    n.text.trim().to_owned()
+}
+
+/// Whether `c` is part of a word for whole-word matching.
+#[inline]
+pub fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Whether the text has a word character just before byte `at`.
+#[inline]
+pub fn word_before(text: &str, at: usize) -> bool {
+    if at == 0 {
+        return false;
+    }
+    let b = text.as_bytes()[at - 1];
+    if b.is_ascii() {
+        return b.is_ascii_alphanumeric() || b == b'_';
+    }
+    text[..at].chars().next_back().is_some_and(is_word_char)
+}
+
+/// Whether the text has a word character at byte `at`.
+#[inline]
+pub fn word_at(text: &str, at: usize) -> bool {
+    match text.as_bytes().get(at) {
+        None => false,
+        Some(b) if b.is_ascii() => b.is_ascii_alphanumeric() || *b == b'_',
+        Some(_) => text[at..].chars().next().is_some_and(is_word_char),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> String {
+        let mut n = Normalized::default();
+        normalize_into(s, &mut n);
+        n.text
+    }
+
+    #[test]
+    fn folds_case_quotes_dashes_and_whitespace() {
+        assert_eq!(
+            norm("Can\u{2019}t  START\u{2014}Tomcat"),
+            "can't start tomcat"
+        );
+        assert_eq!(norm("brute-force\tattack"), "brute force attack");
+        assert_eq!(norm("\u{201C}Hacked\u{201D}"), "\"hacked\"");
+    }
+
+    #[test]
+    fn compatibility_forms_fold() {
+        assert_eq!(norm("\u{FB01}le"), "file");
+        assert_eq!(
+            norm("\u{FF35}\u{FF42}\u{FF55}\u{FF4E}\u{FF54}\u{FF55}"),
+            "ubuntu"
+        );
+        assert_eq!(norm("STRASSE \u{00C9}T\u{00C9}"), "strasse été");
+    }
+
+    #[test]
+    fn paragraph_breaks_survive_single_newlines_do_not() {
+        assert_eq!(norm("one\ntwo\r\n\r\nthree"), "one two\nthree");
+    }
+
+    #[test]
+    fn map_leads_back_to_original_bytes() {
+        let src = "Über \u{201C}RHEL\u{201D}  9";
+        let mut n = Normalized::default();
+        normalize_into(src, &mut n);
+        let at = n.text.find("rhel").unwrap();
+        let (s, e) = n.original_span(at, at + 4);
+        assert_eq!(&src[s..e], "RHEL");
+        let nine = n.text.find('9').unwrap();
+        let (s, e) = n.original_span(nine, nine + 1);
+        assert_eq!(&src[s..e], "9");
+        assert_eq!(n.map.len(), n.text.len() + 1);
+    }
+
+    #[test]
+    fn word_boundaries_are_unicode_aware() {
+        assert!(word_before("éa", 2));
+        assert!(!word_before("'a", 1));
+        assert!(word_at("aé", 1));
+        assert!(!word_at("a.", 1));
+    }
+}

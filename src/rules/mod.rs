@@ -1,0 +1,212 @@
+//! Rules directories: finding and reading the files, parsing them into their written shapes.
+//! Validation and compilation into a [`crate::RuleSet`] live in [`crate::compile`].
+
+pub mod source;
+
+use crate::error::{LoadError, LoadErrorKind, LoadErrors, Location};
+use serde::de::DeserializeOwned;
+use source::{CategoryFile, LanguageFile, MatrixFile, PolicyFile};
+use std::path::{Path, PathBuf};
+
+include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
+
+/// One rules file: the path shown in messages and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl SourceFile {
+    /// The location of byte `offset` in this file.
+    pub fn location(&self, offset: usize) -> Location {
+        Location::at(&self.path, &self.text, offset)
+    }
+
+    /// An error at byte `offset` of this file.
+    pub fn error(&self, offset: usize, kind: LoadErrorKind) -> LoadError {
+        LoadError {
+            location: self.location(offset),
+            kind,
+        }
+    }
+}
+
+/// The files of a rules directory, read but not parsed.
+#[derive(Debug, Clone)]
+pub struct RuleSources {
+    pub policy: SourceFile,
+    pub matrix: SourceFile,
+    pub language: SourceFile,
+    pub categories: Vec<SourceFile>,
+}
+
+pub const POLICY_FILE: &str = "policy.toml";
+pub const MATRIX_FILE: &str = "matrix.toml";
+pub const LANGUAGE_FILE: &str = "language.toml";
+pub const CATEGORIES_DIR: &str = "categories";
+
+impl RuleSources {
+    /// Reads a rules directory from disk.
+    pub fn read_dir(dir: &Path) -> Result<Self, LoadErrors> {
+        if !dir.is_dir() {
+            return Err(LoadError {
+                location: Location::file(dir),
+                kind: LoadErrorKind::Io("not a directory".into()),
+            }
+            .into());
+        }
+        let read = |path: PathBuf| -> Result<SourceFile, LoadError> {
+            match std::fs::read(&path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => Ok(SourceFile { path, text }),
+                    Err(e) => Err(LoadError {
+                        location: Location::at(
+                            &path,
+                            &String::from_utf8_lossy(e.as_bytes()),
+                            e.utf8_error().valid_up_to(),
+                        ),
+                        kind: LoadErrorKind::Io("file is not valid UTF-8".into()),
+                    }),
+                },
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(LoadError {
+                    location: Location::file(path),
+                    kind: LoadErrorKind::MissingFile,
+                }),
+                Err(e) => Err(LoadError {
+                    location: Location::file(path),
+                    kind: LoadErrorKind::Io(e.to_string()),
+                }),
+            }
+        };
+        let mut errors = Vec::new();
+        let mut take = |r: Result<SourceFile, LoadError>| match r {
+            Ok(f) => Some(f),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let policy = take(read(dir.join(POLICY_FILE)));
+        let matrix = take(read(dir.join(MATRIX_FILE)));
+        let language = take(read(dir.join(LANGUAGE_FILE)));
+        let cat_dir = dir.join(CATEGORIES_DIR);
+        let mut paths = Vec::new();
+        match std::fs::read_dir(&cat_dir) {
+            Ok(entries) => {
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+                        paths.push(path);
+                    }
+                }
+            }
+            Err(e) => {
+                let kind = if e.kind() == std::io::ErrorKind::NotFound {
+                    LoadErrorKind::MissingFile
+                } else {
+                    LoadErrorKind::Io(e.to_string())
+                };
+                take(Err(LoadError {
+                    location: Location::file(&cat_dir),
+                    kind,
+                }));
+            }
+        }
+        paths.sort();
+        let categories: Vec<_> = paths.into_iter().filter_map(|p| take(read(p))).collect();
+        match (policy, matrix, language) {
+            (Some(policy), Some(matrix), Some(language)) if errors.is_empty() => Ok(RuleSources {
+                policy,
+                matrix,
+                language,
+                categories,
+            }),
+            _ => Err(LoadErrors(errors)),
+        }
+    }
+
+    /// The default rules embedded in the binary.
+    pub fn embedded() -> Self {
+        let file = |name: &str| {
+            let text = EMBEDDED_RULES
+                .iter()
+                .find(|(path, _)| *path == name)
+                .map(|(_, text)| (*text).to_owned())
+                .unwrap_or_default();
+            SourceFile {
+                path: Path::new("<embedded>").join(name),
+                text,
+            }
+        };
+        let categories = EMBEDDED_RULES
+            .iter()
+            .filter(|(path, _)| path.starts_with("categories/"))
+            .map(|(path, _)| file(path))
+            .collect();
+        RuleSources {
+            policy: file(POLICY_FILE),
+            matrix: file(MATRIX_FILE),
+            language: file(LANGUAGE_FILE),
+            categories,
+        }
+    }
+}
+
+/// The rule files parsed into their written shapes.
+pub struct ParsedRules {
+    pub policy: (SourceFile, PolicyFile),
+    pub matrix: (SourceFile, MatrixFile),
+    pub language: (SourceFile, LanguageFile),
+    pub categories: Vec<(SourceFile, CategoryFile)>,
+}
+
+/// Parses one TOML file into `T`, turning serde's message into a located error.
+pub fn parse_file<T: DeserializeOwned>(file: &SourceFile) -> Result<T, LoadError> {
+    toml::from_str::<T>(&file.text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        let message = e.message().trim().to_owned();
+        let kind = if message.starts_with("unknown field")
+            || message.starts_with("missing field")
+            || message.starts_with("invalid type")
+            || message.starts_with("unknown variant")
+        {
+            LoadErrorKind::Schema(message)
+        } else {
+            LoadErrorKind::Syntax(message)
+        };
+        file.error(offset, kind)
+    })
+}
+
+impl RuleSources {
+    /// Parses every file, collecting all errors.
+    pub fn parse(self) -> Result<ParsedRules, LoadErrors> {
+        let mut errors = Vec::new();
+        let policy = parse_file::<PolicyFile>(&self.policy)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let matrix = parse_file::<MatrixFile>(&self.matrix)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let language = parse_file::<LanguageFile>(&self.language)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let mut categories = Vec::new();
+        for file in self.categories {
+            match parse_file::<CategoryFile>(&file) {
+                Ok(parsed) => categories.push((file, parsed)),
+                Err(e) => errors.push(e),
+            }
+        }
+        match (policy, matrix, language) {
+            (Some(p), Some(m), Some(l)) if errors.is_empty() => Ok(ParsedRules {
+                policy: (self.policy, p),
+                matrix: (self.matrix, m),
+                language: (self.language, l),
+                categories,
+            }),
+            _ => Err(LoadErrors(errors)),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The rule files as written: serde shapes of `policy.toml`, `matrix.toml`, `language.toml` and
+//! `categories/*.toml`. Values that validation may reject keep their span, so errors can name
+//! the line and column.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+pub type Text = Spanned<String>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    pub name: String,
+    pub version: String,
+    pub labels: Vec<Text>,
+    pub default_label: Text,
+    pub default_reason: String,
+    pub precedence: Spanned<Vec<Vec<Text>>>,
+    #[serde(rename = "category", default)]
+    pub categories: Vec<CategoryDecl>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryDecl {
+    pub name: Text,
+    pub label: Text,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub yields_to: Vec<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryFile {
+    pub category: Text,
+    #[serde(rename = "rule", default)]
+    pub rules: Vec<RuleDecl>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDecl {
+    pub id: Text,
+    pub reason: String,
+    #[serde(default)]
+    pub vendor: Option<String>,
+    #[serde(default)]
+    pub any: Vec<Text>,
+    #[serde(default)]
+    pub all: Vec<Spanned<Vec<Text>>>,
+    #[serde(default)]
+    pub none: Vec<Text>,
+    #[serde(default)]
+    pub near: Vec<NearDecl>,
+    #[serde(default)]
+    pub fields: Option<Text>,
+    #[serde(default)]
+    pub zones: Option<Vec<Text>>,
+    #[serde(default = "yes")]
+    pub negatable: bool,
+    #[serde(default)]
+    pub variants: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NearDecl {
+    pub a: Spanned<Vec<Text>>,
+    pub b: Spanned<Vec<Text>>,
+    pub within: u32,
+    #[serde(default)]
+    pub ordered: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixFile {
+    pub category: Text,
+    #[serde(default = "default_rule_prefix")]
+    pub rule_prefix: String,
+    #[serde(rename = "distro", default)]
+    pub distros: Vec<DistroDecl>,
+}
+
+fn default_rule_prefix() -> String {
+    "matrix".to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistroDecl {
+    pub id: Text,
+    pub name: String,
+    #[serde(default)]
+    pub vendor: Option<String>,
+    pub aliases: Vec<Text>,
+    #[serde(default)]
+    pub release: Option<Text>,
+    pub supported: Vec<Text>,
+    #[serde(default)]
+    pub codenames: BTreeMap<String, Text>,
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageFile {
+    pub negation: NegationDecl,
+    #[serde(default)]
+    pub zones: ZonesDecl,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NegationDecl {
+    pub window: u32,
+    #[serde(default)]
+    pub forward: Vec<Text>,
+    #[serde(default)]
+    pub backward: Vec<Text>,
+    #[serde(default)]
+    pub pseudo: Vec<Text>,
+    #[serde(default)]
+    pub terminators: Vec<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZonesDecl {
+    #[serde(default)]
+    pub quote_prefix: Vec<Text>,
+    #[serde(default)]
+    pub quote_header: Vec<Text>,
+    #[serde(default)]
+    pub signature: Vec<Text>,
+    #[serde(default)]
+    pub disclaimer: Vec<Text>,
+    #[serde(default)]
+    pub log_line: Vec<Text>,
+}

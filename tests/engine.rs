@@ -1,0 +1,333 @@
+//! Engine mechanisms over a small rule set: whole words, wildcards, regexes, combinators,
+//! fields, negation, zones, entities, precedence and review, evidence spans.
+
+mod common;
+
+use triage::{RuleSet, Ticket, Verdict, Zone};
+
+fn classify(rules: &RuleSet, subject: &str, description: &str) -> Verdict {
+    rules.classify(&Ticket::new(subject, description))
+}
+
+fn category(rules: &RuleSet, text: &str) -> String {
+    classify(rules, "", text)
+        .category_name(rules)
+        .unwrap_or("none")
+        .to_owned()
+}
+
+fn fired(rules: &RuleSet, text: &str) -> Vec<String> {
+    classify(rules, "", text)
+        .rules
+        .iter()
+        .map(|&r| rules.rule(r).id.clone())
+        .collect()
+}
+
+#[test]
+fn literals_match_whole_words_case_insensitively() {
+    let r = common::mini();
+    assert_eq!(category(&r, "Our VM was HACKED last night"), "security");
+    assert_eq!(
+        category(&r, "we are hackedness experts"),
+        "none",
+        "no partial word"
+    );
+    assert_eq!(
+        category(&r, "Someone ran a cryptominer"),
+        "security",
+        "*suffix wildcard"
+    );
+    assert_eq!(
+        category(&r, "the box is compromised"),
+        "security",
+        "prefix* wildcard"
+    );
+    assert_eq!(
+        category(&r, "crypto mining everywhere"),
+        "security",
+        "regex"
+    );
+}
+
+#[test]
+fn unicode_and_punctuation_variants_normalise() {
+    let r = common::mini();
+    assert_eq!(
+        category(&r, "We run a ＣＵＳＴＯＭ—kernel"),
+        "kernel",
+        "full-width and em dash"
+    );
+    assert_eq!(category(&r, "custom-kernel installed"), "kernel", "hyphen");
+    assert_eq!(category(&r, "custom\n   kernel"), "kernel", "line wrap");
+    assert_eq!(
+        category(&r, "upgraded to kernel 6_9 yesterday"),
+        "kernel",
+        "version variant"
+    );
+    assert_eq!(
+        category(&r, "upgraded to kernel 69 yesterday"),
+        "kernel",
+        "version variant without dot"
+    );
+}
+
+#[test]
+fn all_groups_and_exclusions() {
+    let r = common::mini();
+    assert_eq!(category(&r, "How do I give a user sudo?"), "howto");
+    assert_eq!(
+        category(&r, "How do I fix this sudo error?"),
+        "none",
+        "`none` vetoes"
+    );
+    assert_eq!(
+        category(&r, "How do I do this?"),
+        "none",
+        "second group missing"
+    );
+}
+
+#[test]
+fn proximity_counts_words_between() {
+    let r = common::mini();
+    assert_eq!(category(&r, "we compiled our own kernel"), "kernel");
+    assert_eq!(category(&r, "the kernel we built"), "kernel");
+    assert_eq!(
+        category(&r, "kernel logs show the app we later compiled with gcc"),
+        "none"
+    );
+}
+
+#[test]
+fn fields_restrict_where_a_rule_looks() {
+    let r = common::mini();
+    let v = classify(&r, "Question about billing", "");
+    assert_eq!(v.category_name(&r), Some("howto"));
+    let v = classify(&r, "", "Question about billing");
+    assert_eq!(v.category_name(&r), None);
+}
+
+#[test]
+fn negation_cancels_and_is_kept_as_evidence() {
+    let r = common::mini();
+    let text = "This is not a hacked VM; Tomcat fails to start";
+    let v = classify(&r, "", text);
+    assert_eq!(v.label_name(&r), "in-scope");
+    assert_eq!(v.category_name(&r), Some("oss"));
+    let negated: Vec<_> = v.evidence.iter().filter(|e| e.negated).collect();
+    assert_eq!(negated.len(), 1);
+    assert_eq!(&text[negated[0].start..negated[0].end], "hacked");
+    assert!(!negated[0].counted);
+}
+
+#[test]
+fn negation_scope_ends_at_clause_breaks_and_window() {
+    let r = common::mini();
+    assert_eq!(
+        category(&r, "No malware. But the box is hacked"),
+        "security"
+    );
+    assert_eq!(
+        category(&r, "not our fault, however the VM is hacked"),
+        "security"
+    );
+    assert_eq!(
+        category(
+            &r,
+            "not sure why but tomcat logs say one two three four five six hacked"
+        ),
+        "security"
+    );
+    assert_eq!(category(&r, "we found no sign of malware"), "none");
+    assert_eq!(
+        category(&r, "malware was ruled out"),
+        "none",
+        "backward cue"
+    );
+    assert_eq!(
+        category(&r, "the antivirus flagged malware, a false positive"),
+        "none"
+    );
+}
+
+#[test]
+fn pseudo_cues_negate_nothing() {
+    let r = common::mini();
+    assert_eq!(
+        category(&r, "not only slow, the server is hacked"),
+        "security"
+    );
+    assert_eq!(
+        category(&r, "no longer booting and it got hacked"),
+        "security"
+    );
+    assert_eq!(
+        category(&r, "Tomcat does not start, custom kernel installed"),
+        "kernel"
+    );
+    assert_eq!(
+        category(&r, "we are not sure, maybe a cryptominer"),
+        "security"
+    );
+}
+
+#[test]
+fn negatable_false_ignores_negation() {
+    let r = common::mini();
+    assert_eq!(category(&r, "no segfault today"), "oss");
+}
+
+#[test]
+fn zones_keep_boilerplate_out() {
+    let r = common::mini();
+    let text = "Tomcat fails to start on boot.\n\nBest regards\nJane\nSecurity team: report hacked accounts";
+    let v = classify(&r, "", text);
+    assert_eq!(v.category_name(&r), Some("oss"));
+    assert!(v
+        .evidence
+        .iter()
+        .any(|e| e.zone == Zone::Signature && &text[e.start..e.end] == "hacked"));
+
+    let text = "Serial console shows nothing.\n\nOn Mon, 3 Nov 2025, Bob <b@x.io> wrote:\n> our box was hacked\n";
+    assert_eq!(category(&r, text), "platform");
+
+    let text =
+        "Serial console is blank.\n\nSECURITY NOTICE this mail may contain malware\nscanned.";
+    assert_eq!(category(&r, text), "platform");
+}
+
+#[test]
+fn log_lines_only_feed_rules_that_ask_for_them() {
+    let r = common::mini();
+    let text = "The app is down.\n[   12.345678] php: error loading module\n[   12.400000] malware scanner started";
+    let v = classify(&r, "", text);
+    assert_eq!(v.category_name(&r), Some("oss"), "oss rule reads logs");
+    assert!(
+        !v.categories
+            .iter()
+            .any(|&c| r.category(c).name == "security"),
+        "security rule does not"
+    );
+}
+
+#[test]
+fn entities_are_checked_against_the_matrix() {
+    let r = common::mini();
+    for inside in [
+        "Ubuntu 22.04",
+        "ubuntu22",
+        "Ubuntu 2204",
+        "ubuntu 22_04",
+        "jammy",
+        "SLES 15 SP6",
+        "sles15sp6",
+        "SUSE 12 SP5",
+        "RHEL8.6",
+        "Red Hat 9",
+        "SLES 15",
+    ] {
+        let v = classify(&r, "", &format!("Serial console broken on {inside}"));
+        assert_eq!(v.category_name(&r), Some("platform"), "{inside} is inside");
+        assert!(v.entities.iter().all(|e| e.inside), "{inside}");
+        assert!(!v.entities.is_empty(), "{inside} recognised");
+    }
+    for outside in [
+        "Ubuntu 18.04",
+        "bionic",
+        "ubuntu1804",
+        "SLES 15 SP4",
+        "sles15sp4",
+        "suse 12 sp4",
+        "CentOS 7",
+        "centos",
+        "Ubuntu 22.10",
+    ] {
+        let v = classify(&r, "", &format!("Serial console broken on {outside}"));
+        assert_eq!(v.category_name(&r), Some("distro"), "{outside} is outside");
+        assert_eq!(v.label_name(&r), "vendor-referral");
+        assert_eq!(v.vendor(&r).is_some(), true);
+    }
+    assert_eq!(
+        category(&r, "we do not run centos"),
+        "none",
+        "negated mention"
+    );
+}
+
+#[test]
+fn yields_to_sets_a_category_aside() {
+    let r = common::mini();
+    let v = classify(&r, "", "Tomcat fails to start on CentOS 7");
+    assert_eq!(v.category_name(&r), Some("distro"));
+    let names: Vec<_> = v
+        .categories
+        .iter()
+        .map(|&c| r.category(c).name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["oss", "distro"],
+        "both reported, in precedence order"
+    );
+}
+
+#[test]
+fn precedence_and_review() {
+    let r = common::mini();
+    let v = classify(&r, "", "hacked box, custom kernel, serial console blank");
+    assert_eq!(v.category_name(&r), Some("security"));
+    assert!(!v.review);
+    let v = classify(&r, "", "nothing to see here");
+    assert_eq!(v.category, None);
+    assert_eq!(v.label_name(&r), "in-scope");
+    assert!(v.review, "nothing fired");
+    let v = classify(&r, "", "How do I add a user? tiebreak");
+    assert_eq!(v.category_name(&r), Some("howto"));
+    assert!(v.review, "different labels tie in the deciding tier");
+}
+
+#[test]
+fn evidence_spans_point_into_the_original_text() {
+    let r = common::mini();
+    let text = "Ünïcödé “prefix” — the VM’s kernel was COMPILED by us, it’s HACKED";
+    let v = classify(&r, "", text);
+    assert!(!v.evidence.is_empty());
+    for e in &v.evidence {
+        let s = &text[e.start..e.end];
+        assert!(!s.is_empty());
+        assert!(["kernel", "COMPILED", "HACKED"].contains(&s), "span {s:?}");
+    }
+}
+
+#[test]
+fn deciding_rule_gives_reason_and_vendor() {
+    let r = common::mini();
+    let v = classify(&r, "", "custom kernel panics");
+    assert_eq!(v.reason(&r), "custom kernel");
+    assert_eq!(v.vendor(&r), Some("the kernel builder"));
+    assert_eq!(fired(&r, "custom kernel panics"), ["kernel.custom"]);
+}
+
+#[test]
+fn classification_is_the_same_across_threads() {
+    let r = common::mini();
+    let texts = [
+        "hacked",
+        "Tomcat fails to start",
+        "How do I add a user?",
+        "CentOS 7 serial console",
+    ];
+    let expected: Vec<_> = texts.iter().map(|t| classify(&r, "", t)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..50 {
+                    for (t, e) in texts.iter().zip(&expected) {
+                        assert_eq!(&classify(&r, "", t), e);
+                    }
+                }
+            });
+        }
+    });
+}

@@ -1,0 +1,170 @@
+//! One test per kind of rules-directory error: each names file, line, column and the problem,
+//! and nothing is half-loaded.
+
+mod common;
+
+use triage::{LoadErrorKind, RuleSet};
+
+/// Loads the mini rules with `overrides` and returns the rendered errors (must fail).
+fn errors(overrides: &[(&str, &str)]) -> (Vec<LoadErrorKind>, String) {
+    let dir = common::rules_dir(overrides);
+    match RuleSet::load_dir(dir.path()) {
+        Ok(_) => panic!("expected a load error"),
+        Err(e) => (e.iter().map(|e| e.kind.clone()).collect(), e.to_string()),
+    }
+}
+
+#[test]
+fn toml_syntax_error_names_line_and_column() {
+    let (kinds, msg) = errors(&[(
+        "categories/security.toml",
+        "category = \"security\"\n[[rule]\nid = 1\n",
+    )]);
+    assert!(matches!(kinds[0], LoadErrorKind::Syntax(_)), "{msg}");
+    assert!(msg.contains("categories/security.toml:2:"), "{msg}");
+    assert!(msg.contains("TOML syntax error"), "{msg}");
+}
+
+#[test]
+fn unknown_key_is_reported() {
+    let bad = "category = \"security\"\n\n[[rule]]\nid = \"security.x\"\nreason = \"r\"\nany = [\"x\"]\nanyy = [\"y\"]\n";
+    let (kinds, msg) = errors(&[("categories/security.toml", bad)]);
+    assert!(matches!(kinds[0], LoadErrorKind::Schema(_)), "{msg}");
+    assert!(msg.contains("unknown field `anyy`"), "{msg}");
+    assert!(msg.contains("security.toml:7:1"), "{msg}");
+}
+
+#[test]
+fn invalid_regex_carries_the_regex_crate_message() {
+    let bad = "category = \"security\"\n\n[[rule]]\nid = \"security.x\"\nreason = \"r\"\nany = [\"ok\", \"re:(unclosed\"]\n";
+    let (kinds, msg) = errors(&[("categories/security.toml", bad)]);
+    assert!(
+        matches!(kinds[0], LoadErrorKind::InvalidRegex { .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("security.toml:6:14"), "{msg}");
+    assert!(msg.contains("unclosed group"), "{msg}");
+}
+
+#[test]
+fn oversized_regex_is_refused() {
+    let bad = "category = \"security\"\n\n[[rule]]\nid = \"security.x\"\nreason = \"r\"\nany = ['re:(?u:\\w){500}(?u:\\w){500}']\n";
+    let (kinds, msg) = errors(&[("categories/security.toml", bad)]);
+    assert!(
+        matches!(kinds[0], LoadErrorKind::InvalidRegex { .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("size limit"), "{msg}");
+}
+
+#[test]
+fn unknown_category_in_rules_file() {
+    let (kinds, msg) = errors(&[("categories/extra.toml", "category = \"nope\"\n")]);
+    assert_eq!(kinds, [LoadErrorKind::UnknownCategory("nope".into())]);
+    assert!(
+        msg.contains("extra.toml:1:12: unknown category \"nope\""),
+        "{msg}"
+    );
+}
+
+#[test]
+fn unknown_label_in_policy() {
+    let policy = common::POLICY.replace(
+        "name = \"odd\"\nlabel = \"in-scope\"",
+        "name = \"odd\"\nlabel = \"maybe\"",
+    );
+    let (kinds, msg) = errors(&[("policy.toml", &policy)]);
+    assert_eq!(kinds, [LoadErrorKind::UnknownLabel("maybe".into())]);
+    assert!(msg.contains("policy.toml:"), "{msg}");
+}
+
+#[test]
+fn duplicate_rule_id_names_both_places() {
+    let dup = "category = \"platform\"\n\n[[rule]]\nid = \"security.compromise\"\nreason = \"r\"\nany = [\"x\"]\n";
+    let (kinds, msg) = errors(&[("categories/zz.toml", dup)]);
+    assert!(
+        matches!(&kinds[0], LoadErrorKind::DuplicateRuleId { id, .. } if id == "security.compromise"),
+        "{msg}"
+    );
+    assert!(msg.contains("zz.toml:4:6"), "{msg}");
+    assert!(
+        msg.contains("first defined at") && msg.contains("security.toml:"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn empty_pattern_is_refused() {
+    let bad = "category = \"security\"\n\n[[rule]]\nid = \"security.x\"\nreason = \"r\"\nany = [\"  \"]\n";
+    let (kinds, msg) = errors(&[("categories/security.toml", bad)]);
+    assert_eq!(kinds, [LoadErrorKind::EmptyPattern]);
+    assert!(msg.contains("security.toml:6:8: empty pattern"), "{msg}");
+}
+
+#[test]
+fn rule_without_patterns_is_refused() {
+    let bad = "category = \"security\"\n\n[[rule]]\nid = \"security.x\"\nreason = \"r\"\nnone = [\"y\"]\n";
+    let (kinds, msg) = errors(&[("categories/security.toml", bad)]);
+    assert_eq!(kinds, [LoadErrorKind::NoPatterns("security.x".into())]);
+    assert!(msg.contains("has no positive pattern"), "{msg}");
+}
+
+#[test]
+fn precedence_must_name_every_category() {
+    let policy = common::POLICY.replace(", [\"platform\"]]", "]");
+    let (kinds, msg) = errors(&[("policy.toml", &policy)]);
+    assert_eq!(kinds, [LoadErrorKind::PrecedenceOmits("platform".into())]);
+    assert!(msg.contains("policy.toml:7:"), "{msg}");
+}
+
+#[test]
+fn precedence_may_not_repeat_a_category() {
+    let policy = common::POLICY.replace("[\"platform\"]]", "[\"platform\", \"security\"]]");
+    let (kinds, _) = errors(&[("policy.toml", &policy)]);
+    assert_eq!(
+        kinds,
+        [LoadErrorKind::PrecedenceDuplicate("security".into())]
+    );
+}
+
+#[test]
+fn missing_file_and_bad_directory() {
+    let dir = common::rules_dir(&[]);
+    std::fs::remove_file(dir.path().join("language.toml")).unwrap();
+    let err = RuleSet::load_dir(dir.path()).unwrap_err();
+    assert_eq!(err.0[0].kind, LoadErrorKind::MissingFile);
+    assert!(err
+        .to_string()
+        .contains("language.toml:1:1: required file is missing"));
+    let err = RuleSet::load_dir(&dir.path().join("nowhere")).unwrap_err();
+    assert!(err.to_string().contains("not a directory"));
+}
+
+#[test]
+fn invalid_release_in_matrix() {
+    let matrix = common::MATRIX.replace(
+        "supported = [\"12 SP5\", \"15 SP6\"]",
+        "supported = [\"twelve\"]",
+    );
+    let (kinds, msg) = errors(&[("matrix.toml", &matrix)]);
+    assert_eq!(kinds, [LoadErrorKind::InvalidRelease("twelve".into())]);
+    assert!(msg.contains("matrix.toml:"), "{msg}");
+}
+
+#[test]
+fn several_errors_are_reported_together() {
+    let bad = "category = \"security\"\n\n[[rule]]\nid = \"security.x\"\nreason = \"r\"\nany = [\"\", \"re:(\"]\n";
+    let (kinds, _) = errors(&[
+        ("categories/security.toml", bad),
+        ("categories/extra.toml", "category = \"nope\"\n"),
+    ]);
+    assert_eq!(kinds.len(), 3);
+}
+
+#[test]
+fn bad_zone_and_field_names() {
+    let bad = "category = \"security\"\n\n[[rule]]\nid = \"security.x\"\nreason = \"r\"\nany = [\"x\"]\nzones = [\"footer\"]\nfields = \"title\"\n";
+    let (_, msg) = errors(&[("categories/security.toml", bad)]);
+    assert!(msg.contains("zone \"footer\""), "{msg}");
+    assert!(msg.contains("fields = \"title\""), "{msg}");
+}
