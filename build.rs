@@ -30,9 +30,10 @@ fn main() {
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
-    for sub in ["categories"] {
-        println!("cargo:rerun-if-changed={}", root.join(sub).display());
-    }
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("categories").display()
+    );
     let code = format!(
         "/// The default rules directory, embedded at build time: (relative path, contents).\n\
          pub const EMBEDDED_RULES: &[(&str, &str)] = &[\n{}];\n",

@@ -13,6 +13,7 @@
 //! assert_eq!(verdict.label_name(&rules), "out-of-scope");
 //! ```
 
+pub mod batch;
 pub mod compile;
 pub mod decision;
 pub mod error;

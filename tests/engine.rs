@@ -246,7 +246,7 @@ fn entities_are_checked_against_the_matrix() {
         let v = classify(&r, "", &format!("Serial console broken on {outside}"));
         assert_eq!(v.category_name(&r), Some("distro"), "{outside} is outside");
         assert_eq!(v.label_name(&r), "vendor-referral");
-        assert_eq!(v.vendor(&r).is_some(), true);
+        assert!(v.vendor(&r).is_some());
     }
     assert_eq!(
         category(&r, "we do not run centos"),

@@ -3,6 +3,7 @@
 //! (failing fixtures), 2 usage, input or rules errors.
 
 mod check;
+mod classify;
 mod render;
 mod test;
 
@@ -30,6 +31,8 @@ enum Command {
     Check(check::Args),
     /// Run labelled fixtures and report failures, confusion matrix and per-rule precision.
     Test(test::Args),
+    /// Label every row of helpdesk CSV exports (CSV or JSON Lines out).
+    Classify(classify::Args),
 }
 
 /// Options every command shares.
@@ -74,5 +77,6 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Test(args) => test::run(args),
+        Command::Classify(args) => classify::run(args),
     }
 }

@@ -279,7 +279,7 @@ impl RuleSet {
                         continue;
                     }
                     let counted = self.live(rule, field, hit);
-                    if (counted && fired[rule as usize]) || !counted {
+                    if !counted || fired[rule as usize] {
                         push_evidence(verdict, scan, field, hit, RuleId(rule), counted);
                     }
                 }

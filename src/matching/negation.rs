@@ -1,6 +1,6 @@
 //! NegEx-style negation scopes over normalised text: a forward cue reaches the words after it,
 //! a backward cue the words before it, within a window of words, never across a clause break
-//! (sentence end, `;`, paragraph break) or a terminator cue (`but`, `however`, …).
+//! (sentence end, `:`, `;`, paragraph break) or a terminator cue (`but`, `however`, …).
 
 /// A negation cue found in a field, in normalised byte offsets.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +32,7 @@ impl Layout {
             prev_word = word;
             let is_break = match b {
                 b';' | b'\n' => true,
-                b'.' | b'!' | b'?' => matches!(
+                b'.' | b'!' | b'?' | b':' => matches!(
                     bytes.get(i + 1),
                     None | Some(b' ' | b'\n' | b'"' | b'\'' | b')')
                 ),

@@ -1,0 +1,859 @@
+//! Batch classification of CSV exports: streaming, bounded memory, parallel, order-preserving.
+//!
+//! The calling thread parses CSV records into chunks; worker threads classify a chunk and
+//! render its output rows; a writer thread puts chunks back in input order and writes them.
+//! Chunks are recycled, so the steady state allocates nothing per row, and the number of
+//! chunks in flight is bounded, so memory does not grow with the input.
+
+pub mod columns;
+
+use crate::ruleset::RuleSet;
+use crate::verdict::{Ticket, Verdict};
+use columns::{ColumnError, ColumnPlan};
+use csv::ByteRecord;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Columns appended to every output row, in order.
+pub const TRIAGE_COLUMNS: [&str; 8] = [
+    "triage_label",
+    "triage_category",
+    "triage_categories",
+    "triage_rules",
+    "triage_vendor",
+    "triage_review",
+    "triage_reason",
+    "triage_error",
+];
+
+/// Largest text classified per row; longer text is classified on its first part and flagged.
+pub const DEFAULT_MAX_TEXT_BYTES: usize = 1 << 20;
+
+/// Rows per chunk handed to a worker, at most.
+const CHUNK_ROWS: usize = 256;
+/// Bytes of input per chunk, at most (approximately): bounds memory with long pasted logs.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Output format of a batch run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    #[default]
+    Csv,
+    Jsonl,
+}
+
+/// How to run a batch.
+#[derive(Debug, Clone)]
+pub struct BatchConfig {
+    pub text_columns: Vec<String>,
+    pub id_column: Option<String>,
+    pub delimiter: Option<u8>,
+    pub format: OutputFormat,
+    pub threads: usize,
+    pub max_text_bytes: usize,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            text_columns: Vec::new(),
+            id_column: None,
+            delimiter: None,
+            format: OutputFormat::Csv,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_text_bytes: DEFAULT_MAX_TEXT_BYTES,
+        }
+    }
+}
+
+/// One input export.
+pub struct InputSource {
+    /// Shown in messages (`-` is standard input).
+    pub name: String,
+    pub reader: Box<dyn Read + Send>,
+    /// Size in bytes when known (files), for progress.
+    pub size: Option<u64>,
+}
+
+/// A problem that stops a batch run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BatchError {
+    #[error("{input}: cannot read: {message}")]
+    Read { input: String, message: String },
+    #[error("{input}:{line}: {message}")]
+    Csv {
+        input: String,
+        line: u64,
+        message: String,
+    },
+    #[error("{input}: {source}")]
+    Columns { input: String, source: ColumnError },
+    #[error("{input}: empty file: no header row")]
+    Empty { input: String },
+    #[error(
+        "{input}: header differs from the first input's ({first}); classify such files separately"
+    )]
+    HeaderMismatch { input: String, first: String },
+    #[error("cannot write output: {0}")]
+    Write(String),
+}
+
+/// Receives progress as chunks are written.
+pub trait Progress: Sync {
+    fn start_input(&self, _name: &str, _size: Option<u64>) {}
+    /// Rows written so far in this input, and the input byte offset they reach.
+    fn advance(&self, _rows: u64, _bytes: u64) {}
+}
+
+/// Progress that reports nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// What a run did, per input and in total.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub rows: u64,
+    pub labels: BTreeMap<String, u64>,
+    pub categories: BTreeMap<String, u64>,
+    pub review: u64,
+    pub errors: u64,
+    pub decoded_windows_1252: u64,
+    pub bytes: u64,
+    pub elapsed_seconds: f64,
+    pub rows_per_second: f64,
+    pub megabytes_per_second: f64,
+    pub threads: usize,
+    pub inputs: Vec<InputSummary>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InputSummary {
+    pub name: String,
+    pub rows: u64,
+    pub delimiter: String,
+    pub text_columns: Vec<String>,
+    pub id_column: Option<String>,
+    pub columns_detected: bool,
+    pub decoded_windows_1252: u64,
+    pub errors: u64,
+}
+
+/// Decodes a field: UTF-8 as is, anything else as Windows-1252.
+pub fn decode(bytes: &[u8]) -> (Cow<'_, str>, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (Cow::Borrowed(s), false),
+        Err(_) => (
+            encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0,
+            true,
+        ),
+    }
+}
+
+/// Picks the delimiter of a header line: the most frequent of `,` `;` and tab outside quotes.
+pub fn detect_delimiter(line: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in line {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let best = (0..3)
+        .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
+        .unwrap_or(0);
+    [b',', b';', b'\t'][best]
+}
+
+/// Per-chunk counts, merged by the writer.
+#[derive(Debug, Default, Clone)]
+struct Stats {
+    labels: Vec<u64>,
+    categories: Vec<u64>,
+    no_category: u64,
+    review: u64,
+    errors: u64,
+    decoded: u64,
+}
+
+impl Stats {
+    fn reset(&mut self, labels: usize, categories: usize) {
+        self.labels.clear();
+        self.labels.resize(labels, 0);
+        self.categories.clear();
+        self.categories.resize(categories, 0);
+        self.no_category = 0;
+        self.review = 0;
+        self.errors = 0;
+        self.decoded = 0;
+    }
+    fn add(&mut self, other: &Stats) {
+        for (a, b) in self.labels.iter_mut().zip(&other.labels) {
+            *a += b;
+        }
+        for (a, b) in self.categories.iter_mut().zip(&other.categories) {
+            *a += b;
+        }
+        self.no_category += other.no_category;
+        self.review += other.review;
+        self.errors += other.errors;
+        self.decoded += other.decoded;
+    }
+}
+
+/// A slice of input rows travelling through the pipeline.
+struct Chunk {
+    seq: u64,
+    /// 1-based number of the first data row of the chunk in its input.
+    first_row: u64,
+    records: Vec<ByteRecord>,
+    len: usize,
+    /// Input byte offset after the chunk's last record.
+    end_byte: u64,
+    out: Vec<u8>,
+    stats: Stats,
+}
+
+impl Chunk {
+    fn new() -> Self {
+        Chunk {
+            seq: 0,
+            first_row: 0,
+            records: Vec::new(),
+            len: 0,
+            end_byte: 0,
+            out: Vec::new(),
+            stats: Stats::default(),
+        }
+    }
+}
+
+/// What every worker needs to render a row.
+struct RowContext<'a> {
+    rules: &'a RuleSet,
+    plan: &'a ColumnPlan,
+    header: &'a [String],
+    json_keys: &'a [String],
+    format: OutputFormat,
+    max_text: usize,
+}
+
+/// Classifies `inputs` and writes every row, in order, to `out`. Notes for people (columns
+/// chosen, encoding warnings) go to `note`.
+pub fn run(
+    rules: &RuleSet,
+    inputs: Vec<InputSource>,
+    out: &mut (dyn Write + Send),
+    cfg: &BatchConfig,
+    progress: &dyn Progress,
+    note: &mut dyn FnMut(String),
+) -> Result<Summary, BatchError> {
+    let started = Instant::now();
+    let threads = cfg.threads.max(1);
+    let mut total = Stats::default();
+    total.reset(rules.labels.len(), rules.categories.len());
+    let mut summary = Summary {
+        threads,
+        ..Summary::default()
+    };
+    let mut first_header: Option<Vec<String>> = None;
+    for input in inputs {
+        let name = input.name.clone();
+        progress.start_input(&name, input.size);
+        let mut reader = BufReader::with_capacity(1 << 18, input.reader);
+        let read_err = |e: std::io::Error| BatchError::Read {
+            input: name.clone(),
+            message: e.to_string(),
+        };
+        // Strip a UTF-8 byte-order mark, then look at the header line for the delimiter.
+        let peek = reader.fill_buf().map_err(read_err)?;
+        if peek.is_empty() {
+            return Err(BatchError::Empty { input: name });
+        }
+        let bom = peek.starts_with(b"\xEF\xBB\xBF");
+        if bom {
+            reader.consume(3);
+        }
+        let delimiter = match cfg.delimiter {
+            Some(d) => d,
+            None => detect_delimiter(reader.fill_buf().map_err(read_err)?),
+        };
+        let mut csv_reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(reader);
+        let mut header_record = ByteRecord::new();
+        let got = csv_reader
+            .read_byte_record(&mut header_record)
+            .map_err(|e| BatchError::Csv {
+                input: name.clone(),
+                line: 1,
+                message: e.to_string(),
+            })?;
+        if !got {
+            return Err(BatchError::Empty { input: name });
+        }
+        let mut header_decoded = false;
+        let header: Vec<String> = header_record
+            .iter()
+            .map(|f| {
+                let (s, decoded) = decode(f);
+                header_decoded |= decoded;
+                s.into_owned()
+            })
+            .collect();
+        let plan = ColumnPlan::choose(&header, &cfg.text_columns, cfg.id_column.as_deref())
+            .map_err(|source| BatchError::Columns {
+                input: name.clone(),
+                source,
+            })?;
+        let text_names: Vec<String> = plan.text.iter().map(|&i| header[i].clone()).collect();
+        let id_name = plan.id.map(|i| header[i].clone());
+        note(format!(
+            "{name}: text columns {} ({}), id column {}, delimiter {:?}",
+            text_names
+                .iter()
+                .map(|t| format!("{t:?}"))
+                .collect::<Vec<_>>()
+                .join(" + "),
+            if plan.detected {
+                "detected"
+            } else {
+                "as given"
+            },
+            id_name
+                .as_deref()
+                .map_or_else(|| "none (row numbers)".to_owned(), |n| format!("{n:?}")),
+            delimiter as char
+        ));
+        match &first_header {
+            None => {
+                write_header(out, &header, cfg.format)?;
+                first_header = Some(header.clone());
+            }
+            Some(first) if *first != header => {
+                return Err(BatchError::HeaderMismatch {
+                    input: name,
+                    first: first.join(","),
+                });
+            }
+            Some(_) => {}
+        }
+        let json_keys = json_keys(&header);
+        let ctx = RowContext {
+            rules,
+            plan: &plan,
+            header: &header,
+            json_keys: &json_keys,
+            format: cfg.format,
+            max_text: cfg.max_text_bytes,
+        };
+        let mut stats = Stats::default();
+        stats.reset(rules.labels.len(), rules.categories.len());
+        let rows = pipeline(
+            &ctx,
+            &mut csv_reader,
+            out,
+            threads,
+            &name,
+            progress,
+            &mut stats,
+        )?;
+        let bytes = csv_reader.position().byte() + u64::from(bom) * 3;
+        if header_decoded || stats.decoded > 0 {
+            note(format!(
+                "warning: {name}: {} row(s){} not valid UTF-8, decoded as Windows-1252",
+                stats.decoded,
+                if header_decoded {
+                    " and the header"
+                } else {
+                    ""
+                }
+            ));
+        }
+        summary.inputs.push(InputSummary {
+            name,
+            rows,
+            delimiter: (delimiter as char).to_string(),
+            text_columns: text_names,
+            id_column: id_name,
+            columns_detected: plan.detected,
+            decoded_windows_1252: stats.decoded,
+            errors: stats.errors,
+        });
+        summary.rows += rows;
+        summary.bytes += bytes;
+        total.add(&stats);
+    }
+    out.flush().map_err(|e| BatchError::Write(e.to_string()))?;
+    for (i, n) in total.labels.iter().enumerate() {
+        summary.labels.insert(rules.labels[i].clone(), *n);
+    }
+    for c in rules.categories_in_precedence() {
+        let n = total.categories[c.0 as usize];
+        if n > 0 {
+            summary.categories.insert(rules.category(c).name.clone(), n);
+        }
+    }
+    if total.no_category > 0 {
+        summary
+            .categories
+            .insert(crate::fixtures::NO_CATEGORY.to_owned(), total.no_category);
+    }
+    summary.review = total.review;
+    summary.errors = total.errors;
+    summary.decoded_windows_1252 = total.decoded;
+    summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    if summary.elapsed_seconds > 0.0 {
+        summary.rows_per_second = summary.rows as f64 / summary.elapsed_seconds;
+        summary.megabytes_per_second = summary.bytes as f64 / 1e6 / summary.elapsed_seconds;
+    }
+    Ok(summary)
+}
+
+/// JSON keys for the header: names as given, duplicates and empties made unique.
+fn json_keys(header: &[String]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::with_capacity(header.len());
+    for (i, h) in header.iter().enumerate() {
+        let base = if h.is_empty() {
+            format!("column_{}", i + 1)
+        } else {
+            h.clone()
+        };
+        let mut key = base.clone();
+        let mut n = 2;
+        while keys.contains(&key) || TRIAGE_COLUMNS.contains(&key.as_str()) {
+            key = format!("{base}_{n}");
+            n += 1;
+        }
+        keys.push(key);
+    }
+    keys
+}
+
+fn write_header(
+    out: &mut (dyn Write + Send),
+    header: &[String],
+    format: OutputFormat,
+) -> Result<(), BatchError> {
+    if format == OutputFormat::Jsonl {
+        return Ok(());
+    }
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let result = (|| {
+        for h in header {
+            w.write_field(h)?;
+        }
+        for t in TRIAGE_COLUMNS {
+            w.write_field(t)?;
+        }
+        w.write_record(None::<&[u8]>)?;
+        w.into_inner().map_err(|e| e.into_error().into())
+    })();
+    let bytes = result.map_err(|e: csv::Error| BatchError::Write(e.to_string()))?;
+    out.write_all(&bytes)
+        .map_err(|e| BatchError::Write(e.to_string()))
+}
+
+/// Reads, classifies and writes one input; returns its row count.
+fn pipeline<R: Read>(
+    ctx: &RowContext<'_>,
+    reader: &mut csv::Reader<R>,
+    out: &mut (dyn Write + Send),
+    threads: usize,
+    name: &str,
+    progress: &dyn Progress,
+    stats: &mut Stats,
+) -> Result<u64, BatchError> {
+    let (work_tx, work_rx) = mpsc::sync_channel::<Chunk>(threads * 2);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = mpsc::sync_channel::<Chunk>(threads * 2);
+    let (recycle_tx, recycle_rx) = mpsc::channel::<Chunk>();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let work_rx = Arc::clone(&work_rx);
+            let done_tx = done_tx.clone();
+            s.spawn(move || worker(ctx, &work_rx, &done_tx));
+        }
+        drop(done_tx);
+        let writer = s.spawn(move || write_in_order(done_rx, out, recycle_tx, progress, stats));
+        let read = read_chunks(reader, name, work_tx, recycle_rx);
+        let written = writer.join().expect("writer thread");
+        // A read error stops the run; a write error makes the reader stop early, so report it.
+        let rows = written?;
+        read.map(|read_rows| {
+            debug_assert_eq!(read_rows, rows);
+            rows
+        })
+    })
+}
+
+fn read_chunks<R: Read>(
+    reader: &mut csv::Reader<R>,
+    name: &str,
+    work_tx: SyncSender<Chunk>,
+    recycle_rx: Receiver<Chunk>,
+) -> Result<u64, BatchError> {
+    let mut seq = 0;
+    let mut rows = 0u64;
+    loop {
+        let mut chunk = recycle_rx.try_recv().unwrap_or_else(|_| Chunk::new());
+        chunk.seq = seq;
+        chunk.first_row = rows + 1;
+        chunk.len = 0;
+        let mut bytes = 0usize;
+        let mut eof = false;
+        while chunk.len < CHUNK_ROWS && bytes < CHUNK_BYTES {
+            if chunk.records.len() == chunk.len {
+                chunk.records.push(ByteRecord::new());
+            }
+            let record = &mut chunk.records[chunk.len];
+            match reader.read_byte_record(record) {
+                Ok(true) => {
+                    bytes += record.as_slice().len();
+                    chunk.len += 1;
+                }
+                Ok(false) => {
+                    eof = true;
+                    break;
+                }
+                Err(e) => {
+                    let line = e.position().map_or(reader.position().line(), |p| p.line());
+                    let message = match e.kind() {
+                        csv::ErrorKind::Io(io) => format!("cannot read: {io}"),
+                        _ => e.to_string(),
+                    };
+                    return Err(BatchError::Csv {
+                        input: name.to_owned(),
+                        line,
+                        message,
+                    });
+                }
+            }
+        }
+        chunk.end_byte = reader.position().byte();
+        rows += chunk.len as u64;
+        if chunk.len > 0 {
+            if work_tx.send(chunk).is_err() {
+                // The writer stopped (write error); it reports why.
+                return Ok(rows);
+            }
+            seq += 1;
+        }
+        if eof {
+            return Ok(rows);
+        }
+    }
+}
+
+fn worker(ctx: &RowContext<'_>, work_rx: &Mutex<Receiver<Chunk>>, done_tx: &SyncSender<Chunk>) {
+    let mut verdict = Verdict::default();
+    let mut scratch = RowScratch::default();
+    loop {
+        let next = work_rx.lock().map(|rx| rx.recv());
+        let Ok(Ok(mut chunk)) = next else { return };
+        chunk.out.clear();
+        chunk
+            .stats
+            .reset(ctx.rules.labels.len(), ctx.rules.categories.len());
+        let mut out = std::mem::take(&mut chunk.out);
+        for i in 0..chunk.len {
+            let row = chunk.first_row + i as u64;
+            render_row(
+                ctx,
+                &chunk.records[i],
+                row,
+                &mut verdict,
+                &mut scratch,
+                &mut chunk.stats,
+                &mut out,
+            );
+        }
+        chunk.out = out;
+        if done_tx.send(chunk).is_err() {
+            return;
+        }
+    }
+}
+
+fn write_in_order(
+    done_rx: Receiver<Chunk>,
+    out: &mut (dyn Write + Send),
+    recycle_tx: mpsc::Sender<Chunk>,
+    progress: &dyn Progress,
+    stats: &mut Stats,
+) -> Result<u64, BatchError> {
+    let mut pending: BTreeMap<u64, Chunk> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut rows = 0u64;
+    for chunk in done_rx {
+        pending.insert(chunk.seq, chunk);
+        while let Some(chunk) = pending.remove(&next) {
+            out.write_all(&chunk.out)
+                .map_err(|e| BatchError::Write(e.to_string()))?;
+            rows += chunk.len as u64;
+            stats.add(&chunk.stats);
+            progress.advance(rows, chunk.end_byte);
+            next += 1;
+            let _ = recycle_tx.send(chunk);
+        }
+    }
+    Ok(rows)
+}
+
+/// Per-worker buffers for rendering rows.
+#[derive(Default)]
+struct RowScratch {
+    joined: String,
+    list: String,
+    error: String,
+    csv: Vec<u8>,
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary.
+fn clip(text: &str, max: usize) -> (&str, bool) {
+    if text.len() <= max {
+        return (text, false);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&text[..end], true)
+}
+
+fn render_row(
+    ctx: &RowContext<'_>,
+    record: &ByteRecord,
+    row: u64,
+    verdict: &mut Verdict,
+    scratch: &mut RowScratch,
+    stats: &mut Stats,
+    out: &mut Vec<u8>,
+) {
+    let rules = ctx.rules;
+    scratch.error.clear();
+    let mut decoded_any = false;
+    if record.len() != ctx.header.len() {
+        use std::fmt::Write as _;
+        let _ = write!(
+            scratch.error,
+            "ragged row {row}: {} field(s), header has {}{}",
+            record.len(),
+            ctx.header.len(),
+            if record.len() < ctx.header.len() {
+                "; missing fields written empty"
+            } else {
+                "; extra fields kept"
+            }
+        );
+    }
+    // Text of the ticket: the first text column is the subject when there are several.
+    let texts: Vec<Cow<'_, str>> = ctx
+        .plan
+        .text
+        .iter()
+        .map(|&i| {
+            let (s, d) = decode(record.get(i).unwrap_or_default());
+            decoded_any |= d;
+            s
+        })
+        .collect();
+    let (subject, description): (&str, &str) = match texts.as_slice() {
+        [] => ("", ""),
+        [only] => ("", only),
+        [subject, description] => (subject, description),
+        [subject, rest @ ..] => {
+            scratch.joined.clear();
+            for (i, t) in rest.iter().enumerate() {
+                if i > 0 {
+                    scratch.joined.push_str("\n\n");
+                }
+                scratch.joined.push_str(t);
+            }
+            (subject, scratch.joined.as_str())
+        }
+    };
+    let (subject, cut_s) = clip(subject, ctx.max_text);
+    let (description, cut_d) = clip(description, ctx.max_text);
+    if cut_s || cut_d {
+        if !scratch.error.is_empty() {
+            scratch.error.push_str("; ");
+        }
+        use std::fmt::Write as _;
+        let _ = write!(
+            scratch.error,
+            "text over {} bytes: classified on its first {} bytes",
+            ctx.max_text, ctx.max_text
+        );
+    }
+    let ticket = Ticket::new(subject, description);
+    rules.classify_into(&ticket, verdict);
+    drop(texts);
+
+    let label = verdict.label_name(rules);
+    if let Some(l) = verdict.label {
+        stats.labels[l.0 as usize] += 1;
+    }
+    match verdict.category {
+        Some(c) => stats.categories[c.0 as usize] += 1,
+        None => stats.no_category += 1,
+    }
+    stats.review += u64::from(verdict.review);
+    stats.errors += u64::from(!scratch.error.is_empty());
+    stats.decoded +=
+        u64::from(decoded_any || record.iter().any(|f| std::str::from_utf8(f).is_err()));
+
+    match ctx.format {
+        OutputFormat::Csv => {
+            let mut w = csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(std::mem::take(&mut scratch.csv));
+            let result: csv::Result<()> = (|| {
+                for i in 0..record.len().max(ctx.header.len()) {
+                    let (value, _) = decode(record.get(i).unwrap_or_default());
+                    w.write_field(value.as_bytes())?;
+                }
+                w.write_field(label)?;
+                w.write_field(verdict.category_name(rules).unwrap_or_default())?;
+                join_into(
+                    &mut scratch.list,
+                    verdict
+                        .categories
+                        .iter()
+                        .map(|&c| rules.category(c).name.as_str()),
+                );
+                w.write_field(&scratch.list)?;
+                join_into(
+                    &mut scratch.list,
+                    verdict.rules.iter().map(|&r| rules.rule(r).id.as_str()),
+                );
+                w.write_field(&scratch.list)?;
+                w.write_field(verdict.vendor(rules).unwrap_or_default())?;
+                w.write_field(if verdict.review { "true" } else { "false" })?;
+                w.write_field(verdict.reason(rules))?;
+                w.write_field(&scratch.error)?;
+                w.write_record(None::<&[u8]>)?;
+                w.flush()?;
+                Ok(())
+            })();
+            // Writing into a Vec cannot fail.
+            debug_assert!(result.is_ok());
+            let mut buf = w.into_inner().unwrap_or_default();
+            out.extend_from_slice(&buf);
+            buf.clear();
+            scratch.csv = buf;
+        }
+        OutputFormat::Jsonl => {
+            out.push(b'{');
+            let mut first = true;
+            let mut key = |out: &mut Vec<u8>, k: &str| {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                let _ = serde_json::to_writer(&mut *out, k);
+                out.push(b':');
+            };
+            for i in 0..record.len().max(ctx.header.len()) {
+                let extra;
+                let k = match ctx.json_keys.get(i) {
+                    Some(k) => k.as_str(),
+                    None => {
+                        extra = format!("extra_field_{}", i + 1 - ctx.header.len());
+                        extra.as_str()
+                    }
+                };
+                key(out, k);
+                let (value, _) = decode(record.get(i).unwrap_or_default());
+                let _ = serde_json::to_writer(&mut *out, value.as_ref());
+            }
+            key(out, "triage_row");
+            let _ = serde_json::to_writer(&mut *out, &row);
+            key(out, "triage_label");
+            let _ = serde_json::to_writer(&mut *out, label);
+            key(out, "triage_category");
+            let _ = serde_json::to_writer(&mut *out, &verdict.category_name(rules));
+            key(out, "triage_categories");
+            let cats: Vec<&str> = verdict
+                .categories
+                .iter()
+                .map(|&c| rules.category(c).name.as_str())
+                .collect();
+            let _ = serde_json::to_writer(&mut *out, &cats);
+            key(out, "triage_rules");
+            let ids: Vec<&str> = verdict
+                .rules
+                .iter()
+                .map(|&r| rules.rule(r).id.as_str())
+                .collect();
+            let _ = serde_json::to_writer(&mut *out, &ids);
+            key(out, "triage_vendor");
+            let _ = serde_json::to_writer(&mut *out, &verdict.vendor(rules));
+            key(out, "triage_review");
+            let _ = serde_json::to_writer(&mut *out, &verdict.review);
+            key(out, "triage_reason");
+            let _ = serde_json::to_writer(&mut *out, verdict.reason(rules));
+            key(out, "triage_error");
+            let error = (!scratch.error.is_empty()).then_some(scratch.error.as_str());
+            let _ = serde_json::to_writer(&mut *out, &error);
+            out.extend_from_slice(b"}\n");
+        }
+    }
+}
+
+fn join_into<'a>(buf: &mut String, items: impl Iterator<Item = &'a str>) {
+    buf.clear();
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            buf.push(';');
+        }
+        buf.push_str(item);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiter_detection_ignores_quoted_text() {
+        assert_eq!(detect_delimiter(b"Id,Subject,Description\n"), b',');
+        assert_eq!(detect_delimiter(b"Id;Subject;\"a,b,c,d\"\n"), b';');
+        assert_eq!(detect_delimiter(b"Id\tSubject\tDescription\r\n"), b'\t');
+        assert_eq!(detect_delimiter(b"justone\n"), b',');
+    }
+
+    #[test]
+    fn decoding_falls_back_to_windows_1252() {
+        assert_eq!(decode("café".as_bytes()), (Cow::Borrowed("café"), false));
+        let (s, decoded) = decode(b"caf\xe9 \x93quoted\x94");
+        assert!(decoded);
+        assert_eq!(s, "café \u{201c}quoted\u{201d}");
+    }
+
+    #[test]
+    fn clip_respects_char_boundaries() {
+        assert_eq!(clip("héllo", 2), ("h", true));
+        assert_eq!(clip("hello", 10), ("hello", false));
+    }
+
+    #[test]
+    fn json_keys_are_unique() {
+        let keys = json_keys(&["a".into(), "a".into(), "".into(), "triage_label".into()]);
+        assert_eq!(keys, ["a", "a_2", "column_3", "triage_label_2"]);
+    }
+}

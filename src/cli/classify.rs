@@ -1,0 +1,264 @@
+//! `triage classify`: label every row of helpdesk CSV exports.
+
+use super::{fail, RulesArg, EXIT_FINDINGS, EXIT_OK};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use triage::batch::{self, BatchConfig, InputSource, OutputFormat, Progress, Summary};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// CSV exports to classify; none or `-` reads standard input.
+    #[arg(value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// Write here (atomically: a failed run leaves no partial file) instead of standard output.
+    #[arg(short, long, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Output format: CSV with triage_* columns appended, or one JSON object per row.
+    #[arg(long, value_enum, default_value = "csv")]
+    format: Format,
+    /// Column holding ticket text (repeatable, subject-like first). Default: detected.
+    #[arg(long = "text-column", value_name = "NAME")]
+    text_columns: Vec<String>,
+    /// Column holding the ticket id. Default: detected (Id, Ticket ID, number, Issue key…).
+    #[arg(long = "id-column", value_name = "NAME")]
+    id_column: Option<String>,
+    /// Field delimiter: `,` `;` `tab` or any single character. Default: detected from the header.
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// Worker threads. Default: all cores.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
+    /// Write the run summary as JSON to this file.
+    #[arg(long = "summary-json", value_name = "PATH")]
+    summary_json: Option<PathBuf>,
+    /// No progress bar and no summary on standard error.
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    rules: RulesArg,
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(format!("expected one ASCII character or `tab`, got {s:?}")),
+    }
+}
+
+/// A progress bar on standard error, or nothing.
+struct Bar(Option<ProgressBar>);
+
+impl Progress for Bar {
+    fn start_input(&self, name: &str, size: Option<u64>) {
+        if let Some(bar) = &self.0 {
+            bar.reset();
+            bar.set_message(name.to_owned());
+            match size {
+                Some(len) => {
+                    bar.set_length(len);
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {prefix} ETA {eta}",
+                        )
+                        .expect("template")
+                        .progress_chars("=> "),
+                    );
+                }
+                None => {
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "{spinner} {msg} {bytes} {binary_bytes_per_sec} {prefix}",
+                        )
+                        .expect("template"),
+                    );
+                }
+            }
+        }
+    }
+    fn advance(&self, rows: u64, bytes: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(bytes);
+            let secs = bar.elapsed().as_secs_f64().max(1e-3);
+            bar.set_prefix(format!("{rows} rows {:.0} rows/s", rows as f64 / secs));
+        }
+    }
+}
+
+fn open_inputs(paths: &[PathBuf]) -> Result<Vec<InputSource>, String> {
+    if paths.is_empty() {
+        return Ok(vec![stdin_source()]);
+    }
+    paths
+        .iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                return Ok(stdin_source());
+            }
+            if p.is_dir() {
+                return Err(format!(
+                    "{}: is a directory, expected a CSV file",
+                    p.display()
+                ));
+            }
+            let file =
+                std::fs::File::open(p).map_err(|e| format!("{}: cannot open: {e}", p.display()))?;
+            let size = file.metadata().ok().map(|m| m.len());
+            Ok(InputSource {
+                name: p.display().to_string(),
+                reader: Box::new(file),
+                size,
+            })
+        })
+        .collect()
+}
+
+fn stdin_source() -> InputSource {
+    InputSource {
+        name: "<stdin>".into(),
+        reader: Box::new(std::io::stdin()),
+        size: None,
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+pub fn run(args: Args) -> i32 {
+    let rules = match args.rules.load() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if let Some(out) = &args.output {
+        if args.inputs.iter().any(|i| same_file(i, out)) {
+            return fail(format!(
+                "{}: output would overwrite an input; choose another -o path",
+                out.display()
+            ));
+        }
+    }
+    let inputs = match open_inputs(&args.inputs) {
+        Ok(i) => i,
+        Err(e) => return fail(e),
+    };
+    let cfg = BatchConfig {
+        text_columns: args.text_columns.clone(),
+        id_column: args.id_column.clone(),
+        delimiter: args.delimiter,
+        format: match args.format {
+            Format::Csv => OutputFormat::Csv,
+            Format::Jsonl => OutputFormat::Jsonl,
+        },
+        threads: args
+            .threads
+            .map_or_else(|| BatchConfig::default().threads, usize::from),
+        ..BatchConfig::default()
+    };
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let bar = Bar(show_progress.then(|| {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    }));
+    let quiet = args.quiet;
+    let mut note = |msg: String| {
+        if !quiet {
+            if let Some(b) = &bar.0 {
+                b.suspend(|| eprintln!("triage: {msg}"));
+            } else {
+                eprintln!("triage: {msg}");
+            }
+        }
+    };
+    let result = match &args.output {
+        Some(path) => write_atomically(path, |w| {
+            batch::run(&rules, inputs, w, &cfg, &bar, &mut note).map_err(|e| e.to_string())
+        }),
+        None => {
+            let mut w = BufWriter::with_capacity(1 << 16, std::io::stdout());
+            batch::run(&rules, inputs, &mut w, &cfg, &bar, &mut note)
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    w.flush().map_err(|e| format!("cannot write output: {e}"))?;
+                    Ok(s)
+                })
+        }
+    };
+    if let Some(b) = &bar.0 {
+        b.finish_and_clear();
+    }
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    if !args.quiet {
+        eprint!("{}", summary_text(&summary));
+    }
+    if let Some(path) = &args.summary_json {
+        let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
+        if let Err(e) = std::fs::write(path, json + "\n") {
+            return fail(format!("{}: cannot write summary: {e}", path.display()));
+        }
+    }
+    if summary.errors > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Writes through a temporary file beside `path`, renamed over it only on success.
+fn write_atomically(
+    path: &Path,
+    body: impl FnOnce(&mut (dyn Write + Send)) -> Result<Summary, String>,
+) -> Result<Summary, String> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if path.is_dir() {
+        return Err(format!("{}: is a directory", path.display()));
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(".triage-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| format!("{}: cannot create output: {e}", path.display()))?;
+    let mut w = BufWriter::with_capacity(1 << 16, tmp);
+    let summary = body(&mut w)?;
+    let tmp = w
+        .into_inner()
+        .map_err(|e| format!("{}: cannot write output: {}", path.display(), e.error()))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| format!("{}: cannot write output: {e}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| format!("{}: cannot write output: {}", path.display(), e.error))?;
+    Ok(summary)
+}
+
+fn summary_text(s: &Summary) -> String {
+    let mut out = format!(
+        "triage: {} rows in {:.2}s ({:.0} rows/s, {:.1} MB/s, {} threads)\n",
+        s.rows, s.elapsed_seconds, s.rows_per_second, s.megabytes_per_second, s.threads
+    );
+    let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    out.push_str(&format!("  by label:    {}\n", labels.join(", ")));
+    let mut cats: Vec<(&String, &u64)> = s.categories.iter().collect();
+    cats.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let cats: Vec<String> = cats.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    out.push_str(&format!("  by category: {}\n", cats.join(", ")));
+    out.push_str(&format!("  review: {}, errors: {}\n", s.review, s.errors));
+    out
+}
