@@ -292,6 +292,28 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
     }
     errors.append(&mut cx.errors);
 
+    // --- named pattern lists -----------------------------------------------------------------
+    let mut lists: HashMap<String, Vec<PatternSpec>> = HashMap::new();
+    if let Some((file, decl)) = &parsed.lists {
+        let mut cx = Ctx { errors: Vec::new(), file };
+        for (name, patterns) in &decl.lists {
+            let mut specs = Vec::with_capacity(patterns.len());
+            for p in patterns {
+                // Checked here so a bad pattern is reported once, where the list defines it.
+                let checked = parse_pattern(p.get_ref()).and_then(|spec| match &spec {
+                    PatternSpec::Regex(source) => build_regex(source).map(|_| spec),
+                    PatternSpec::Literal { .. } => Ok(spec),
+                });
+                match checked {
+                    Ok(spec) => specs.push(spec),
+                    Err(kind) => cx.err(p, kind),
+                }
+            }
+            lists.insert(name.clone(), specs);
+        }
+        errors.append(&mut cx.errors);
+    }
+
     // --- category files: rules --------------------------------------------------------------
     let mut rules: Vec<Rule> = Vec::new();
     let mut rule_index: HashMap<String, String> = HashMap::new();
@@ -370,9 +392,17 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                         rule: rule_no,
                         slot,
                     };
-                    if let Err(kind) = parse_pattern(p.get_ref())
-                        .and_then(|spec| table.add(&spec, owner, decl.variants))
-                    {
+                    let result = match p.get_ref().strip_prefix('@') {
+                        Some(name) => match lists.get(name.trim()) {
+                            Some(specs) => specs
+                                .iter()
+                                .try_for_each(|spec| table.add(spec, owner, decl.variants)),
+                            None => Err(LoadErrorKind::UnknownList(name.trim().to_owned())),
+                        },
+                        None => parse_pattern(p.get_ref())
+                            .and_then(|spec| table.add(&spec, owner, decl.variants)),
+                    };
+                    if let Err(kind) = result {
                         cx.err(p, kind);
                     }
                 }

@@ -69,6 +69,8 @@ pub enum LoadErrorKind {
     DuplicateCategory(String),
     #[error("empty pattern")]
     EmptyPattern,
+    #[error("unknown list \"@{0}\" (define it in lists.toml)")]
+    UnknownList(String),
     #[error("rule {0:?} has no positive pattern (needs `any`, `all` or `near`)")]
     NoPatterns(String),
     #[error("precedence omits category {0:?}")]

@@ -55,6 +55,7 @@ impl RuleSet {
         let mut hasher = std::hash::DefaultHasher::new();
         for file in std::iter::once(&sources.policy)
             .chain([&sources.matrix, &sources.language])
+            .chain(sources.lists.as_ref())
             .chain(&sources.categories)
         {
             file.path.file_name().hash(&mut hasher);

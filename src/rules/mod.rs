@@ -5,7 +5,7 @@ pub mod source;
 
 use crate::error::{LoadError, LoadErrorKind, LoadErrors, Location};
 use serde::de::DeserializeOwned;
-use source::{CategoryFile, LanguageFile, MatrixFile, PolicyFile};
+use source::{CategoryFile, LanguageFile, ListsFile, MatrixFile, PolicyFile};
 use std::path::{Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
@@ -38,12 +38,15 @@ pub struct RuleSources {
     pub policy: SourceFile,
     pub matrix: SourceFile,
     pub language: SourceFile,
+    /// Optional named pattern lists (`@name` in rules).
+    pub lists: Option<SourceFile>,
     pub categories: Vec<SourceFile>,
 }
 
 pub const POLICY_FILE: &str = "policy.toml";
 pub const MATRIX_FILE: &str = "matrix.toml";
 pub const LANGUAGE_FILE: &str = "language.toml";
+pub const LISTS_FILE: &str = "lists.toml";
 pub const CATEGORIES_DIR: &str = "categories";
 
 impl RuleSources {
@@ -90,6 +93,8 @@ impl RuleSources {
         let policy = take(read(dir.join(POLICY_FILE)));
         let matrix = take(read(dir.join(MATRIX_FILE)));
         let language = take(read(dir.join(LANGUAGE_FILE)));
+        let lists_path = dir.join(LISTS_FILE);
+        let lists = if lists_path.exists() { take(read(lists_path)) } else { None };
         let cat_dir = dir.join(CATEGORIES_DIR);
         let mut paths = Vec::new();
         match std::fs::read_dir(&cat_dir) {
@@ -120,6 +125,7 @@ impl RuleSources {
                 policy,
                 matrix,
                 language,
+                lists,
                 categories,
             }),
             _ => Err(LoadErrors(errors)),
@@ -148,6 +154,7 @@ impl RuleSources {
             policy: file(POLICY_FILE),
             matrix: file(MATRIX_FILE),
             language: file(LANGUAGE_FILE),
+            lists: EMBEDDED_RULES.iter().any(|(p, _)| *p == LISTS_FILE).then(|| file(LISTS_FILE)),
             categories,
         }
     }
@@ -158,6 +165,7 @@ pub struct ParsedRules {
     pub policy: (SourceFile, PolicyFile),
     pub matrix: (SourceFile, MatrixFile),
     pub language: (SourceFile, LanguageFile),
+    pub lists: Option<(SourceFile, ListsFile)>,
     pub categories: Vec<(SourceFile, CategoryFile)>,
 }
 
@@ -192,6 +200,16 @@ impl RuleSources {
         let language = parse_file::<LanguageFile>(&self.language)
             .map_err(|e| errors.push(e))
             .ok();
+        let lists = match self.lists {
+            Some(file) => match parse_file::<ListsFile>(&file) {
+                Ok(parsed) => Some((file, parsed)),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+            None => None,
+        };
         let mut categories = Vec::new();
         for file in self.categories {
             match parse_file::<CategoryFile>(&file) {
@@ -204,6 +222,7 @@ impl RuleSources {
                 policy: (self.policy, p),
                 matrix: (self.matrix, m),
                 language: (self.language, l),
+                lists,
                 categories,
             }),
             _ => Err(LoadErrors(errors)),

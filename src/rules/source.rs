@@ -145,3 +145,11 @@ pub struct ZonesDecl {
     #[serde(default)]
     pub log_line: Vec<Text>,
 }
+
+/// `lists.toml`: named pattern lists that rules reference as `@name`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListsFile {
+    #[serde(default)]
+    pub lists: BTreeMap<String, Vec<Text>>,
+}

@@ -109,13 +109,18 @@ category = "oss"
 id = "oss.failure"
 reason = "supported failure"
 zones = ["body", "log"]
-all = [["tomcat", "php"], ["error", "fails to start", "502"]]
+all = [["tomcat", "php"], ["@failures"]]
 
 [[rule]]
 id = "oss.blind"
 reason = "negation does not cancel this one"
 negatable = false
 any = ["segfault"]
+"#;
+
+pub const LISTS: &str = r#"
+[lists]
+failures = ["error", "fails to start", "502"]
 "#;
 
 pub const PLATFORM: &str = r#"
@@ -189,6 +194,7 @@ pub fn rules_dir(overrides: &[(&str, &str)]) -> TempDir {
         ("policy.toml", POLICY),
         ("matrix.toml", MATRIX),
         ("language.toml", LANGUAGE),
+        ("lists.toml", LISTS),
         ("categories/security.toml", SECURITY),
         ("categories/howto.toml", HOWTO),
         ("categories/odd.toml", ODD),
