@@ -88,8 +88,9 @@ struct PatternTable {
     literal_patterns: Vec<u32>,
     regex_index: HashMap<String, u32>,
     regex_sources: Vec<String>,
-    regexes: Vec<Regex>,
+    regexes: Vec<LazyRegex>,
     regex_patterns: Vec<u32>,
+    unguarded: Vec<u32>,
 }
 
 impl PatternTable {
@@ -129,12 +130,29 @@ impl PatternTable {
         if let Some(&id) = self.regex_index.get(source) {
             return Ok(id);
         }
-        let regex = build_regex(source)?;
+        check_regex(source)?;
         let id = self.new_pattern(false, false, false);
+        let index = self.regexes.len() as u32;
         self.regex_index.insert(source.to_owned(), id);
-        self.regex_sources.push(source.to_owned());
-        self.regexes.push(regex);
+        self.regexes.push(LazyRegex::new(source));
         self.regex_patterns.push(id);
+        match guard_literals(source) {
+            Some((guards, anchored)) => {
+                for g in guards {
+                    let guard = self.literal(&g, true, true, false);
+                    self.patterns[guard as usize]
+                        .owners
+                        .push(Owner::RegexGuard {
+                            regex: index,
+                            anchored,
+                        });
+                }
+            }
+            None => {
+                self.regex_sources.push(source.to_owned());
+                self.unguarded.push(index);
+            }
+        }
         Ok(id)
     }
 
@@ -177,6 +195,144 @@ fn regex_builder_error(e: regex::Error) -> String {
             format!("compiled regex exceeds the size limit of {limit} bytes; simplify it or split it into literals")
         }
         other => other.to_string(),
+    }
+}
+
+fn invalid(source: &str, message: String) -> LoadErrorKind {
+    LoadErrorKind::InvalidRegex {
+        pattern: source.to_owned(),
+        message,
+    }
+}
+
+/// Checks a rule regex without building its matcher: syntax (the regex crate's own parser and
+/// messages) and compiled size. Matchers are built on first use, which keeps loading fast.
+pub(crate) fn check_regex(source: &str) -> Result<(), LoadErrorKind> {
+    use regex_automata::nfa::thompson;
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(source)
+        .map_err(|e| invalid(source, e.to_string()))?;
+    // Without counted repetitions or Unicode classes, a regex's compiled size grows with its
+    // length, so short ones cannot reach the limit: skip the (costly) trial compilation.
+    let may_blow_up = source.len() > 500
+        || source.contains('{')
+        || source.contains("\\p")
+        || source.contains("(?u")
+        || source.contains("(?-i");
+    if !may_blow_up {
+        return Ok(());
+    }
+    thompson::Compiler::new()
+        .configure(
+            thompson::Config::new()
+                .utf8(false)
+                .shrink(false)
+                .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
+        )
+        .build_from_hir(&hir)
+        .map(|_| ())
+        .map_err(|_| {
+            invalid(
+                source,
+                format!("compiled regex exceeds the size limit of {REGEX_SIZE_LIMIT} bytes; simplify it or split it into literals"),
+            )
+        })
+}
+
+/// Literals one of which every match of `source` holds, lower-cased as in normalised text:
+/// its prefixes (`true`: the regex can then run anchored where one was seen) or else its
+/// suffixes. `None` when there is no short list of usable literals; such a regex runs on every
+/// ticket.
+fn guard_literals(source: &str) -> Option<(Vec<String>, bool)> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(source)
+        .ok()?;
+    let extract = |kind: ExtractKind| -> Option<Vec<String>> {
+        let mut extractor = Extractor::new();
+        extractor
+            .kind(kind.clone())
+            .limit_total(512)
+            .limit_class(32);
+        let full = extractor.extract(&hir);
+        // The longest literal length that leaves a handful of guards: `ah0\d{4}` → `ah00`…
+        let seq = (2..=8).rev().find_map(|n| {
+            let mut seq = full.clone();
+            match kind {
+                ExtractKind::Prefix => seq.keep_first_bytes(n),
+                _ => seq.keep_last_bytes(n),
+            }
+            seq.dedup();
+            seq.len().is_some_and(|len| len <= 16).then_some(seq)
+        })?;
+        let mut guards: Vec<String> = Vec::new();
+        for lit in seq.literals()? {
+            let text = std::str::from_utf8(lit.as_bytes()).ok()?.to_lowercase();
+            // Too short to filter anything, or changed by normalisation (so never seen as is).
+            let plain = text
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'-' || b == b' ');
+            if text.trim().len() < 2 || !plain || text.contains("  ") {
+                return None;
+            }
+            if !guards.contains(&text) {
+                guards.push(text);
+            }
+        }
+        (!guards.is_empty()).then_some(guards)
+    };
+    extract(ExtractKind::Prefix)
+        .map(|g| (g, true))
+        .or_else(|| extract(ExtractKind::Suffix).map(|g| (g, false)))
+}
+
+/// A rule regex whose matcher is built the first time a ticket needs it.
+#[derive(Debug)]
+pub(crate) struct LazyRegex {
+    source: String,
+    cell: std::sync::OnceLock<Option<regex_automata::meta::Regex>>,
+}
+
+impl LazyRegex {
+    fn new(source: &str) -> Self {
+        LazyRegex {
+            source: source.to_owned(),
+            cell: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The matcher; `None` only if building fails, which `check_regex` rules out.
+    pub(crate) fn get(&self) -> Option<&regex_automata::meta::Regex> {
+        self.cell
+            .get_or_init(|| {
+                use regex_automata::{meta, util::syntax};
+                meta::Regex::builder()
+                    .syntax(
+                        syntax::Config::new()
+                            .case_insensitive(true)
+                            .unicode(false)
+                            .utf8(false),
+                    )
+                    .configure(
+                        meta::Config::new()
+                            .utf8_empty(false)
+                            .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
+                    )
+                    .build(&self.source)
+                    .ok()
+            })
+            .as_ref()
     }
 }
 
@@ -295,13 +451,16 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
     // --- named pattern lists -----------------------------------------------------------------
     let mut lists: HashMap<String, Vec<PatternSpec>> = HashMap::new();
     if let Some((file, decl)) = &parsed.lists {
-        let mut cx = Ctx { errors: Vec::new(), file };
+        let mut cx = Ctx {
+            errors: Vec::new(),
+            file,
+        };
         for (name, patterns) in &decl.lists {
             let mut specs = Vec::with_capacity(patterns.len());
             for p in patterns {
                 // Checked here so a bad pattern is reported once, where the list defines it.
                 let checked = parse_pattern(p.get_ref()).and_then(|spec| match &spec {
-                    PatternSpec::Regex(source) => build_regex(source).map(|_| spec),
+                    PatternSpec::Regex(source) => check_regex(source).map(|_| spec),
                     PatternSpec::Literal { .. } => Ok(spec),
                 });
                 match checked {
@@ -484,16 +643,23 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
     };
     let matrix_category = lookup_in(&category_index, &matrix.category, &mut cx);
     let mut distros = Vec::new();
+    let mut release_cache: HashMap<String, (Regex, Regex)> = HashMap::new();
     for decl in &matrix.distros {
         let distro_no = distros.len() as u16;
         let release_src = decl
             .release
             .as_ref()
             .map_or(DEFAULT_RELEASE, |r| r.get_ref().as_str());
-        let compiled = build_regex(&format!(
-            r"^[ _/]*(?:(?:v|version|release|rel)[ _]*)?(?:{release_src})"
-        ))
-        .and_then(|r| build_regex(&format!("^(?:{release_src})$")).map(|full| (r, full)));
+        // Most distributions share the default release syntax: build each syntax once.
+        let compiled = match release_cache.get(release_src) {
+            Some(pair) => Ok(pair),
+            None => build_regex(&format!(
+                r"^[ _/]*(?:(?:v|version|release|rel)[ _]*)?(?:{release_src})"
+            ))
+            .and_then(|r| build_regex(&format!("^(?:{release_src})$")).map(|full| (r, full)))
+            .map(|pair| &*release_cache.entry(release_src.to_owned()).or_insert(pair)),
+        }
+        .cloned();
         let (release, full) = match compiled {
             Ok(pair) => pair,
             Err(kind) => {
@@ -627,7 +793,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
         Some(
             AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .build(&table.literal_texts)
                 .map_err(|e| {
                     LoadErrors(vec![policy_file.error(
@@ -665,6 +831,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
         regex_set,
         regexes: table.regexes,
         regex_patterns: table.regex_patterns,
+        unguarded: table.unguarded,
         negation_window: language.negation.window,
         zones,
         slot_count: slot_count as usize,
@@ -743,7 +910,7 @@ fn compile_zones(decl: &ZonesDecl, cx: &mut Ctx) -> ZoneDetector {
                     Marker::Disclaimer | Marker::LogLine => lit,
                 }
             };
-            if let Err(kind) = build_regex(&source) {
+            if let Err(kind) = check_regex(&source) {
                 cx.err(p, kind);
                 continue;
             }
@@ -788,6 +955,28 @@ mod tests {
         assert_eq!(parse_pattern("  "), Err(LoadErrorKind::EmptyPattern));
         assert_eq!(parse_pattern("*"), Err(LoadErrorKind::EmptyPattern));
         assert_eq!(parse_pattern("re:"), Err(LoadErrorKind::EmptyPattern));
+    }
+
+    #[test]
+    fn regex_guards_are_prefix_or_suffix_literals() {
+        let (ah, anchored) = guard_literals(r"\bAH0\d{4}\b").unwrap();
+        assert!(anchored);
+        assert_eq!(ah.len(), 10);
+        assert!(ah.iter().all(|g| g.starts_with("ah0") && g.len() == 4));
+        let (php, _) = guard_literals(r"\bPHP ?[5-8]").unwrap();
+        assert_eq!(
+            php,
+            ["php 5", "php 6", "php 7", "php 8", "php5", "php6", "php7", "php8"]
+        );
+        assert_eq!(
+            guard_literals(r"(?:foo|bar)baz"),
+            Some((vec!["foobaz".to_owned(), "barbaz".to_owned()], true))
+        );
+        let (errors, anchored) = guard_literals(r"\d+ errors").unwrap();
+        assert!(!anchored, "no prefix literal: guarded by its suffix");
+        assert_eq!(errors.len(), 10);
+        assert!(errors.iter().all(|g| g.ends_with(" errors")));
+        assert_eq!(guard_literals(r"a.*"), None, "too short");
     }
 
     #[test]

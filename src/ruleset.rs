@@ -161,6 +161,12 @@ pub(crate) enum Owner {
     Distro(u16),
     /// A codename standing alone: distribution and its release.
     Codename(u16, Release),
+    /// A literal every match of regex `regex` holds: the regex only runs when one is seen, and
+    /// when the literal is a prefix (`anchored`), only from where it was seen.
+    RegexGuard {
+        regex: u32,
+        anchored: bool,
+    },
 }
 
 /// A pattern after compilation: where its matches go and how its edges are checked.
@@ -252,8 +258,10 @@ pub struct RuleSet {
     pub(crate) patterns: Vec<Pattern>,
     pub(crate) literals: Option<AhoCorasick>,
     pub(crate) literal_patterns: Vec<u32>,
+    /// Regexes with no literal guard, matched together; entries index `regexes`.
     pub(crate) regex_set: RegexSet,
-    pub(crate) regexes: Vec<Regex>,
+    pub(crate) unguarded: Vec<u32>,
+    pub(crate) regexes: Vec<crate::compile::LazyRegex>,
     pub(crate) regex_patterns: Vec<u32>,
     pub(crate) negation_window: u32,
     pub(crate) zones: ZoneDetector,
@@ -291,6 +299,13 @@ impl RuleSet {
     pub fn categories_in_precedence(&self) -> impl Iterator<Item = CategoryId> + '_ {
         self.tiers.iter().flatten().copied()
     }
+    /// Regexes that no literal guards: they run on every ticket (slow; `triage lint` material).
+    pub fn unguarded_regexes(&self) -> impl Iterator<Item = &str> + '_ {
+        self.unguarded
+            .iter()
+            .map(|&r| self.regexes[r as usize].source())
+    }
+
     /// Number of literal and regex patterns compiled (after de-duplication).
     pub fn pattern_count(&self) -> usize {
         self.patterns.len()

@@ -174,12 +174,18 @@ fn unknown_list_is_refused() {
     let bad = "category = \"security\"\n\n[[rule]]\nid = \"security.x\"\nreason = \"r\"\nany = [\"@nope\"]\n";
     let (kinds, msg) = errors(&[("categories/security.toml", bad)]);
     assert_eq!(kinds, [LoadErrorKind::UnknownList("nope".into())]);
-    assert!(msg.contains("security.toml:6:8: unknown list \"@nope\""), "{msg}");
+    assert!(
+        msg.contains("security.toml:6:8: unknown list \"@nope\""),
+        "{msg}"
+    );
 }
 
 #[test]
 fn bad_pattern_inside_a_list_points_at_the_list() {
     let (kinds, msg) = errors(&[("lists.toml", "[lists]\nfailures = [\"error\", \"re:(\"]\n")]);
-    assert!(matches!(kinds[0], LoadErrorKind::InvalidRegex { .. }), "{msg}");
+    assert!(
+        matches!(kinds[0], LoadErrorKind::InvalidRegex { .. }),
+        "{msg}"
+    );
     assert!(msg.contains("lists.toml:2:22"), "{msg}");
 }

@@ -38,6 +38,10 @@ pub(crate) struct FieldScan {
     pub cues: Vec<CueHit>,
     pub hits: Vec<Hit>,
     pub zones: Vec<ZoneSpan>,
+    /// Regexes to run over this whole field (indices into `RuleSet::regexes`).
+    pub regex_runs: Vec<u32>,
+    /// Regexes to run anchored at a position where a prefix guard was seen.
+    pub anchored_runs: Vec<(u32, u32)>,
 }
 
 impl FieldScan {
@@ -106,6 +110,8 @@ impl RuleSet {
         scan.cues.clear();
         scan.hits.clear();
         scan.zones.clear();
+        scan.regex_runs.clear();
+        scan.anchored_runs.clear();
         normalize::normalize_into(text, &mut scan.norm);
         if scan.norm.text.is_empty() {
             scan.layout.build("");
@@ -120,7 +126,9 @@ impl RuleSet {
                     start: usize,
                     end: usize,
                     scan_cues: &mut Vec<CueHit>,
-                    hits: &mut Vec<Hit>| {
+                    hits: &mut Vec<Hit>,
+                    regex_runs: &mut Vec<u32>,
+                    anchored_runs: &mut Vec<(u32, u32)>| {
             let mut is_term = false;
             for owner in &self.patterns[pattern as usize].owners {
                 match owner {
@@ -129,6 +137,22 @@ impl RuleSet {
                         start: start as u32,
                         end: end as u32,
                     }),
+                    Owner::RegexGuard {
+                        regex,
+                        anchored: true,
+                    } => {
+                        if !anchored_runs.contains(&(*regex, start as u32)) {
+                            anchored_runs.push((*regex, start as u32));
+                        }
+                    }
+                    Owner::RegexGuard {
+                        regex,
+                        anchored: false,
+                    } => {
+                        if !regex_runs.contains(regex) {
+                            regex_runs.push(*regex);
+                        }
+                    }
                     _ => is_term = true,
                 }
             }
@@ -156,21 +180,62 @@ impl RuleSet {
                 if p.digits_after && norm[e..].chars().next().is_some_and(char::is_alphabetic) {
                     continue;
                 }
-                push(pattern, s, e, &mut scan.cues, &mut scan.hits);
+                push(
+                    pattern,
+                    s,
+                    e,
+                    &mut scan.cues,
+                    &mut scan.hits,
+                    &mut scan.regex_runs,
+                    &mut scan.anchored_runs,
+                );
             }
         }
-        if !self.regexes.is_empty() {
+        // Regexes run only where their guard literal was seen, or where the set of unguarded
+        // regexes says they match.
+        if !self.unguarded.is_empty() {
             for i in self.regex_set.matches(norm.as_bytes()).iter() {
-                let pattern = self.regex_patterns[i];
-                for m in self.regexes[i].find_iter(norm.as_bytes()) {
-                    if m.is_empty()
-                        || !norm.is_char_boundary(m.start())
-                        || !norm.is_char_boundary(m.end())
-                    {
-                        continue;
-                    }
-                    push(pattern, m.start(), m.end(), &mut scan.cues, &mut scan.hits);
+                let r = self.unguarded[i];
+                if !scan.regex_runs.contains(&r) {
+                    scan.regex_runs.push(r);
                 }
+            }
+        }
+        let hay = norm.as_bytes();
+        let add = |r: u32,
+                   m: regex_automata::Match,
+                   scan_cues: &mut Vec<CueHit>,
+                   hits: &mut Vec<Hit>| {
+            if !m.is_empty() && norm.is_char_boundary(m.start()) && norm.is_char_boundary(m.end()) {
+                let pattern = self.regex_patterns[r as usize];
+                push(
+                    pattern,
+                    m.start(),
+                    m.end(),
+                    scan_cues,
+                    hits,
+                    &mut Vec::new(),
+                    &mut Vec::new(),
+                );
+            }
+        };
+        for &r in &scan.regex_runs {
+            let Some(regex) = self.regexes[r as usize].get() else {
+                continue;
+            };
+            for m in regex.find_iter(hay) {
+                add(r, m, &mut scan.cues, &mut scan.hits);
+            }
+        }
+        for &(r, start) in &scan.anchored_runs {
+            let Some(regex) = self.regexes[r as usize].get() else {
+                continue;
+            };
+            let input = regex_automata::Input::new(hay)
+                .range(start as usize..)
+                .anchored(regex_automata::Anchored::Yes);
+            if let Some(m) = regex.search(&input) {
+                add(r, m, &mut scan.cues, &mut scan.hits);
             }
         }
         drop_pseudo_covered(&mut scan.cues);
@@ -237,7 +302,7 @@ impl RuleSet {
                         Owner::Codename(d, release) => {
                             self.push_entity(verdict, scan, field, hit, d, Some(release))
                         }
-                        Owner::Cue(_) => {}
+                        Owner::Cue(_) | Owner::RegexGuard { .. } => {}
                     }
                 }
             }

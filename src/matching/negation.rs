@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn terminators_and_backward_cues() {
-        let text = "no custom kernel but the vm was hacked, malware ruled out";
+        let text = "no custom kernel but the vm was hacked. malware ruled out";
         let mut layout = Layout::default();
         layout.build(text);
         let cues = [

@@ -15,12 +15,38 @@ include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
+    /// Byte offsets of line starts, computed on first use.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
+    pub fn new(path: PathBuf, text: String) -> Self {
+        SourceFile {
+            path,
+            text,
+            line_starts: std::sync::OnceLock::new(),
+        }
+    }
+
     /// The location of byte `offset` in this file.
     pub fn location(&self, offset: usize) -> Location {
-        Location::at(&self.path, &self.text, offset)
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let offset = offset.min(self.text.len());
+        let line = starts.partition_point(|&s| s <= offset);
+        let line_start = starts[line - 1];
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map_or(1, |t| t.chars().count() + 1);
+        Location {
+            file: self.path.clone(),
+            line,
+            column,
+        }
     }
 
     /// An error at byte `offset` of this file.
@@ -62,7 +88,7 @@ impl RuleSources {
         let read = |path: PathBuf| -> Result<SourceFile, LoadError> {
             match std::fs::read(&path) {
                 Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => Ok(SourceFile { path, text }),
+                    Ok(text) => Ok(SourceFile::new(path, text)),
                     Err(e) => Err(LoadError {
                         location: Location::at(
                             &path,
@@ -94,7 +120,11 @@ impl RuleSources {
         let matrix = take(read(dir.join(MATRIX_FILE)));
         let language = take(read(dir.join(LANGUAGE_FILE)));
         let lists_path = dir.join(LISTS_FILE);
-        let lists = if lists_path.exists() { take(read(lists_path)) } else { None };
+        let lists = if lists_path.exists() {
+            take(read(lists_path))
+        } else {
+            None
+        };
         let cat_dir = dir.join(CATEGORIES_DIR);
         let mut paths = Vec::new();
         match std::fs::read_dir(&cat_dir) {
@@ -140,10 +170,7 @@ impl RuleSources {
                 .find(|(path, _)| *path == name)
                 .map(|(_, text)| (*text).to_owned())
                 .unwrap_or_default();
-            SourceFile {
-                path: Path::new("<embedded>").join(name),
-                text,
-            }
+            SourceFile::new(Path::new("<embedded>").join(name), text)
         };
         let categories = EMBEDDED_RULES
             .iter()
@@ -154,7 +181,10 @@ impl RuleSources {
             policy: file(POLICY_FILE),
             matrix: file(MATRIX_FILE),
             language: file(LANGUAGE_FILE),
-            lists: EMBEDDED_RULES.iter().any(|(p, _)| *p == LISTS_FILE).then(|| file(LISTS_FILE)),
+            lists: EMBEDDED_RULES
+                .iter()
+                .any(|(p, _)| *p == LISTS_FILE)
+                .then(|| file(LISTS_FILE)),
             categories,
         }
     }
