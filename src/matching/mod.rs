@@ -286,11 +286,9 @@ impl RuleSet {
                                 rule_touched[rule as usize] = true;
                                 touched.push(rule);
                             }
-                            let counts = if Some(slot) == r.none {
-                                r.zones & hit.zone.bit() != 0
-                            } else {
-                                self.live(rule, field, hit)
-                            };
+                            // Exclusions obey zones and negation like any pattern: "no errors,
+                            // how should we…" is not a failure that vetoes a how-to rule.
+                            let counts = self.live(rule, field, hit);
                             if counts {
                                 slots[slot as usize] = true;
                             }
