@@ -654,7 +654,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
         let compiled = match release_cache.get(release_src) {
             Some(pair) => Ok(pair),
             None => build_regex(&format!(
-                r"^[ _/]*(?:(?:v|version|release|rel)[ _]*)?(?:{release_src})"
+                r"^[ _/:]*(?:(?:v|version|release|rel)[ _]*)?(?:{release_src})"
             ))
             .and_then(|r| build_regex(&format!("^(?:{release_src})$")).map(|full| (r, full)))
             .map(|pair| &*release_cache.entry(release_src.to_owned()).or_insert(pair)),

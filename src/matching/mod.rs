@@ -177,8 +177,16 @@ impl RuleSet {
                 if p.need_right && word_at(norm, e) {
                     continue;
                 }
-                if p.digits_after && norm[e..].chars().next().is_some_and(char::is_alphabetic) {
-                    continue;
+                if p.digits_after {
+                    if norm[e..].chars().next().is_some_and(char::is_alphabetic) {
+                        continue;
+                    }
+                    // `centos-web-01`, `kali_vm`: a host or resource name, not the system.
+                    let orig_end = scan.norm.original_span(s, e).1;
+                    let mut after = text[orig_end..].chars();
+                    if matches!(after.next(), Some('-' | '_')) && after.next().is_some_and(char::is_alphabetic) {
+                        continue;
+                    }
                 }
                 push(
                     pattern,
