@@ -457,15 +457,8 @@ impl RuleSet {
             return;
         }
         let (start, end) = scan.original(hit.start, hit.end);
-        if verdict
-            .entities
-            .iter()
-            .any(|e| e.field == field && e.start == start && e.distro == distro)
-        {
-            return;
-        }
         let inside = self.distros[distro as usize].is_inside(release.as_ref());
-        verdict.entities.push(Entity {
+        let entity = Entity {
             distro,
             release,
             inside,
@@ -474,7 +467,20 @@ impl RuleSet {
             end,
             negated: hit.negated,
             zone: hit.zone,
-        });
+        };
+        // Several aliases can start at one place (`suse`, `suse linux enterprise server`): keep
+        // the one followed by a release, else the longest.
+        if let Some(same) = verdict
+            .entities
+            .iter_mut()
+            .find(|e| e.field == field && e.start == start && e.distro == distro)
+        {
+            if (release.is_some(), end) > (same.release.is_some(), same.end) {
+                *same = entity;
+            }
+            return;
+        }
+        verdict.entities.push(entity);
     }
 }
 
