@@ -9,7 +9,7 @@ use crate::rules::source::{NegationDecl, Text, ZonesDecl};
 use crate::rules::{ParsedRules, SourceFile};
 use crate::ruleset::*;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::bytes::{Regex, RegexBuilder, RegexSetBuilder};
 use std::collections::{hash_map::Entry, HashMap};
 
 /// Largest compiled size accepted for one regex (the regex crate's own measure).
@@ -269,6 +269,7 @@ fn guard_literals(source: &str) -> Option<(Vec<String>, bool)> {
                 ExtractKind::Prefix => seq.keep_first_bytes(n),
                 _ => seq.keep_last_bytes(n),
             }
+            seq.sort();
             seq.dedup();
             seq.len().is_some_and(|len| len <= 16).then_some(seq)
         })?;
@@ -918,12 +919,23 @@ fn compile_zones(decl: &ZonesDecl, cx: &mut Ctx) -> ZoneDetector {
             markers.push(marker);
         }
     }
-    let set = RegexSetBuilder::new(&sources)
-        .case_insensitive(true)
-        .unicode(false)
-        .build()
-        .unwrap_or_else(|_| RegexSet::empty());
-    ZoneDetector { set, markers }
+    let mut kinds: [Option<Regex>; 5] = Default::default();
+    for (slot, kind) in kinds.iter_mut().enumerate() {
+        let alternatives: Vec<String> = sources
+            .iter()
+            .zip(&markers)
+            .filter(|(_, m)| **m as usize == slot)
+            .map(|(src, _)| format!("(?:{src})"))
+            .collect();
+        if !alternatives.is_empty() {
+            // Each alternative passed `check_regex`; the alternation only fails past the size limit.
+            match build_regex(&alternatives.join("|")) {
+                Ok(regex) => *kind = Some(regex),
+                Err(e) => cx.errors.push(cx.file.error(0, e)),
+            }
+        }
+    }
+    ZoneDetector { kinds }
 }
 
 #[cfg(test)]
@@ -970,7 +982,7 @@ mod tests {
         );
         assert_eq!(
             guard_literals(r"(?:foo|bar)baz"),
-            Some((vec!["foobaz".to_owned(), "barbaz".to_owned()], true))
+            Some((vec!["barbaz".to_owned(), "foobaz".to_owned()], true))
         );
         let (errors, anchored) = guard_literals(r"\d+ errors").unwrap();
         assert!(!anchored, "no prefix literal: guarded by its suffix");

@@ -184,7 +184,9 @@ impl RuleSet {
                     // `centos-web-01`, `kali_vm`: a host or resource name, not the system.
                     let orig_end = scan.norm.original_span(s, e).1;
                     let mut after = text[orig_end..].chars();
-                    if matches!(after.next(), Some('-' | '_')) && after.next().is_some_and(char::is_alphabetic) {
+                    if matches!(after.next(), Some('-' | '_'))
+                        && after.next().is_some_and(char::is_alphabetic)
+                    {
                         continue;
                     }
                 }

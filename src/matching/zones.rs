@@ -1,9 +1,9 @@
 //! Zones: which lines of a description are the customer's words and which are pasted logs,
-//! quoted earlier replies, signatures or disclaimers. Markers come from `language.toml`; every
-//! line is tested against all of them at once with one `RegexSet`.
+//! quoted earlier replies, signatures or disclaimers. Markers come from `language.toml`, compiled
+//! into one regex per kind of marker; a line is only tested for the kinds its state still needs.
 
 use crate::ruleset::Zone;
-use regex::bytes::RegexSet;
+use regex::bytes::Regex;
 
 /// What a zone marker does when a line matches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,11 +20,10 @@ pub(crate) enum Marker {
     LogLine,
 }
 
-/// Compiled zone markers.
+/// Compiled zone markers: one alternation per marker kind, indexed by `Marker as usize`.
 #[derive(Debug)]
 pub(crate) struct ZoneDetector {
-    pub set: RegexSet,
-    pub markers: Vec<Marker>,
+    pub kinds: [Option<Regex>; 5],
 }
 
 /// A non-body zone: byte range of the original text.
@@ -47,7 +46,7 @@ impl ZoneDetector {
     /// Finds the non-body zones of `text`, appending them to `out` in order.
     pub fn detect(&self, text: &str, out: &mut Vec<ZoneSpan>) {
         out.clear();
-        if self.markers.is_empty() {
+        if self.kinds.iter().all(Option::is_none) {
             return;
         }
         let mut state = State::Body;
@@ -57,34 +56,34 @@ impl ZoneDetector {
             offset += line.len();
             let content = line.trim_end_matches(['\n', '\r']);
             let blank = content.trim().is_empty();
-            let mut has = [false; 5];
-            if !blank && state != State::Quote {
-                for i in self.set.matches(content.as_bytes()).iter() {
-                    has[self.markers[i] as usize] = true;
-                }
-            }
+            let is = |marker: Marker| {
+                !blank
+                    && self.kinds[marker as usize]
+                        .as_ref()
+                        .is_some_and(|r| r.is_match(content.as_bytes()))
+            };
             let zone = if state == State::Quote {
                 Some(Zone::Quote)
-            } else if has[Marker::QuoteHeader as usize] {
+            } else if is(Marker::QuoteHeader) {
                 state = State::Quote;
                 Some(Zone::Quote)
-            } else if has[Marker::QuotePrefix as usize] {
+            } else if is(Marker::QuotePrefix) {
                 Some(Zone::Quote)
             } else if state == State::Signature {
                 Some(Zone::Signature)
-            } else if has[Marker::Signature as usize] {
+            } else if is(Marker::Signature) {
                 state = State::Signature;
                 Some(Zone::Signature)
             } else if state == State::Disclaimer && !blank {
                 Some(Zone::Disclaimer)
-            } else if has[Marker::Disclaimer as usize] {
+            } else if is(Marker::Disclaimer) {
                 state = State::Disclaimer;
                 Some(Zone::Disclaimer)
             } else {
                 if state == State::Disclaimer {
                     state = State::Body;
                 }
-                has[Marker::LogLine as usize].then_some(Zone::Log)
+                is(Marker::LogLine).then_some(Zone::Log)
             };
             if let Some(zone) = zone {
                 match out.last_mut() {
