@@ -299,6 +299,15 @@ impl RuleSet {
     pub fn categories_in_precedence(&self) -> impl Iterator<Item = CategoryId> + '_ {
         self.tiers.iter().flatten().copied()
     }
+    /// Whether a rule can fire at all: the matrix rule of a distribution endorsed in every
+    /// release never does (it exists to name the distribution in evidence).
+    pub fn can_fire(&self, id: RuleId) -> bool {
+        match self.rule(id).distro {
+            Some(d) => !matches!(self.distros[d as usize].supported, Supported::Every),
+            None => true,
+        }
+    }
+
     /// Regexes that no literal guards: they run on every ticket (slow; `triage lint` material).
     pub fn unguarded_regexes(&self) -> impl Iterator<Item = &str> + '_ {
         self.unguarded

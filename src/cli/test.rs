@@ -142,7 +142,10 @@ fn text_report(
             ));
         }
         out.push_str("\nPer rule (hits: fixtures it fired on; precision: share whose expected category is the rule's)\n");
-        for s in &eval.rules {
+        for (id, s) in rules.rule_ids().zip(&eval.rules) {
+            if !rules.can_fire(id) {
+                continue;
+            }
             let precision = s
                 .precision
                 .map_or_else(|| "   -".to_owned(), |p| format!("{p:.2}"));

@@ -373,9 +373,11 @@ impl RuleSet {
                 });
             }
         }
+        // One line per rule and span, even when several of its patterns matched the same words.
         verdict
             .evidence
-            .sort_by_key(|e| (e.field as u8, e.start, e.end));
+            .sort_by_key(|e| (e.field as u8, e.start, e.end, e.rule, !e.counted));
+        verdict.evidence.dedup_by_key(|e| (e.field, e.start, e.end, e.rule));
         for &r in touched.iter() {
             if fired[r as usize] {
                 verdict.rules.push(RuleId(r));
