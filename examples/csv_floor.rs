@@ -5,9 +5,14 @@ use std::io::Write;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).ok_or("usage: csv_floor FILE")?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)?;
     let stdout = std::io::stdout();
-    let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()));
+    let mut writer = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()));
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record)? {
         writer.write_byte_record(&record)?;

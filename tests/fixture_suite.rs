@@ -23,7 +23,14 @@ fn default_rules_pass_the_fixture_suite() {
     let rules = RuleSet::embedded().expect("embedded rules load");
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let fixtures = load_fixtures(&[dir], &rules).unwrap_or_else(|errors| {
-        panic!("fixtures load: {}", errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
+        panic!(
+            "fixtures load: {}",
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
     });
     assert!(fixtures.len() >= 400, "the suite holds at least 400 cases");
     let eval = evaluate(&rules, &fixtures);
@@ -45,8 +52,16 @@ fn default_rules_pass_the_fixture_suite() {
             _ => {}
         }
     }
-    assert!(unexpected.is_empty(), "fixtures that fail (run `triage test`):\n{}", unexpected.join("\n"));
-    assert!(fixed.is_empty(), "now passing, remove from fixtures/known-failures.txt: {}", fixed.join(", "));
+    assert!(
+        unexpected.is_empty(),
+        "fixtures that fail (run `triage test`):\n{}",
+        unexpected.join("\n")
+    );
+    assert!(
+        fixed.is_empty(),
+        "now passing, remove from fixtures/known-failures.txt: {}",
+        fixed.join(", ")
+    );
 }
 
 #[test]
@@ -63,7 +78,10 @@ fn every_rule_is_exercised_by_a_fixture() {
         .collect();
     let allowed = known_unexercised();
     let unexpected: Vec<&&str> = never.iter().filter(|r| !allowed.contains(**r)).collect();
-    assert!(unexpected.is_empty(), "rules no fixture fires (add a fixture): {unexpected:?}");
+    assert!(
+        unexpected.is_empty(),
+        "rules no fixture fires (add a fixture): {unexpected:?}"
+    );
 }
 
 fn known_unexercised() -> BTreeSet<String> {

@@ -377,7 +377,9 @@ impl RuleSet {
         verdict
             .evidence
             .sort_by_key(|e| (e.field as u8, e.start, e.end, e.rule, !e.counted));
-        verdict.evidence.dedup_by_key(|e| (e.field, e.start, e.end, e.rule));
+        verdict
+            .evidence
+            .dedup_by_key(|e| (e.field, e.start, e.end, e.rule));
         for &r in touched.iter() {
             if fired[r as usize] {
                 verdict.rules.push(RuleId(r));
