@@ -1,7 +1,6 @@
 //! The floor for `triage classify`: read a CSV export and write it back with the `csv` crate,
 //! nothing else. `bench/classify.sh` times both on the same file.
 //! `cargo run --release --example csv_floor -- export.csv > /dev/null`
-use std::io::Write;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).ok_or("usage: csv_floor FILE")?;
