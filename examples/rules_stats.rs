@@ -9,9 +9,10 @@ fn main() {
     let rules = triage::compile::compile(parsed, 0).expect("compile");
     let compile = t.elapsed();
     println!(
-        "rules {} patterns {} parse {:?} compile {:?}",
+        "rules {} patterns {} owners {} parse {:?} compile {:?}",
         rules.rules.len(),
         rules.pattern_count(),
+        rules.owner_count(),
         parse,
         compile
     );

@@ -315,6 +315,11 @@ impl RuleSet {
             .map(|&r| self.regexes[r as usize].source())
     }
 
+    /// Number of (pattern, listener) pairs: how much work one match of every pattern costs.
+    pub fn owner_count(&self) -> usize {
+        self.patterns.iter().map(|p| p.owners.len()).sum()
+    }
+
     /// Number of literal and regex patterns compiled (after de-duplication).
     pub fn pattern_count(&self) -> usize {
         self.patterns.len()
