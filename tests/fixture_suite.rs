@@ -8,8 +8,11 @@ use std::path::PathBuf;
 use triage::fixtures::{evaluate, load_fixtures};
 use triage::RuleSet;
 
-fn known_failures() -> BTreeSet<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/known-failures.txt");
+/// Ids listed one per line in `fixtures/NAME` (`#` starts a comment).
+fn id_list(name: &str) -> BTreeSet<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -34,7 +37,7 @@ fn default_rules_pass_the_fixture_suite() {
     });
     assert!(fixtures.len() >= 400, "the suite holds at least 400 cases");
     let eval = evaluate(&rules, &fixtures);
-    let known = known_failures();
+    let known = id_list("known-failures.txt");
     let mut unexpected = Vec::new();
     let mut fixed = Vec::new();
     for (f, o) in fixtures.iter().zip(&eval.outcomes) {
@@ -76,20 +79,10 @@ fn every_rule_is_exercised_by_a_fixture() {
         .filter(|(id, score)| score.hits == 0 && rules.can_fire(*id))
         .map(|(_, score)| score.rule.as_str())
         .collect();
-    let allowed = known_unexercised();
+    let allowed = id_list("unexercised-rules.txt");
     let unexpected: Vec<&&str> = never.iter().filter(|r| !allowed.contains(**r)).collect();
     assert!(
         unexpected.is_empty(),
         "rules no fixture fires (add a fixture): {unexpected:?}"
     );
-}
-
-fn known_unexercised() -> BTreeSet<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/unexercised-rules.txt");
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim().to_owned())
-        .filter(|l| !l.is_empty())
-        .collect()
 }

@@ -35,9 +35,9 @@ pub const TRIAGE_COLUMNS: [&str; 8] = [
 pub const DEFAULT_MAX_TEXT_BYTES: usize = 1 << 20;
 
 /// Rows per chunk handed to a worker, at most.
-const CHUNK_ROWS: usize = 256;
+const CHUNK_ROWS: usize = 128;
 /// Bytes of input per chunk, at most (approximately): bounds memory with long pasted logs.
-const CHUNK_BYTES: usize = 1 << 20;
+const CHUNK_BYTES: usize = 1 << 18;
 
 /// Output format of a batch run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
