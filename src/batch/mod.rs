@@ -569,7 +569,14 @@ fn worker(ctx: &RowContext<'_>, work_rx: &Mutex<Receiver<Chunk>>, done_tx: &Sync
         chunk
             .stats
             .reset(ctx.rules.labels.len(), ctx.rules.categories.len());
-        let mut out = std::mem::take(&mut chunk.out);
+        let out = std::mem::take(&mut chunk.out);
+        // One CSV writer per chunk, writing into the chunk's output buffer.
+        let mut sink = match ctx.format {
+            OutputFormat::Csv => {
+                Sink::Csv(csv::WriterBuilder::new().flexible(true).from_writer(out))
+            }
+            OutputFormat::Jsonl => Sink::Jsonl(out),
+        };
         for i in 0..chunk.len {
             let row = chunk.first_row + i as u64;
             render_row(
@@ -579,10 +586,14 @@ fn worker(ctx: &RowContext<'_>, work_rx: &Mutex<Receiver<Chunk>>, done_tx: &Sync
                 &mut verdict,
                 &mut scratch,
                 &mut chunk.stats,
-                &mut out,
+                &mut sink,
             );
         }
-        chunk.out = out;
+        chunk.out = match sink {
+            // Flushing into a Vec cannot fail.
+            Sink::Csv(w) => w.into_inner().unwrap_or_default(),
+            Sink::Jsonl(out) => out,
+        };
         if done_tx.send(chunk).is_err() {
             return;
         }
@@ -614,13 +625,18 @@ fn write_in_order(
     Ok(rows)
 }
 
+/// Where a worker renders a chunk's rows.
+enum Sink {
+    Csv(csv::Writer<Vec<u8>>),
+    Jsonl(Vec<u8>),
+}
+
 /// Per-worker buffers for rendering rows.
 #[derive(Default)]
 struct RowScratch {
     joined: String,
     list: String,
     error: String,
-    csv: Vec<u8>,
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary.
@@ -642,7 +658,7 @@ fn render_row(
     verdict: &mut Verdict,
     scratch: &mut RowScratch,
     stats: &mut Stats,
-    out: &mut Vec<u8>,
+    sink: &mut Sink,
 ) {
     let rules = ctx.rules;
     scratch.error.clear();
@@ -717,11 +733,8 @@ fn render_row(
     stats.decoded +=
         u64::from(decoded_any || record.iter().any(|f| std::str::from_utf8(f).is_err()));
 
-    match ctx.format {
-        OutputFormat::Csv => {
-            let mut w = csv::WriterBuilder::new()
-                .flexible(true)
-                .from_writer(std::mem::take(&mut scratch.csv));
+    match sink {
+        Sink::Csv(w) => {
             let result: csv::Result<()> = (|| {
                 for i in 0..record.len().max(ctx.header.len()) {
                     let (value, _) = decode(record.get(i).unwrap_or_default());
@@ -746,18 +759,12 @@ fn render_row(
                 w.write_field(if verdict.review { "true" } else { "false" })?;
                 w.write_field(verdict.reason(rules))?;
                 w.write_field(&scratch.error)?;
-                w.write_record(None::<&[u8]>)?;
-                w.flush()?;
-                Ok(())
+                w.write_record(None::<&[u8]>)
             })();
             // Writing into a Vec cannot fail.
             debug_assert!(result.is_ok());
-            let mut buf = w.into_inner().unwrap_or_default();
-            out.extend_from_slice(&buf);
-            buf.clear();
-            scratch.csv = buf;
         }
-        OutputFormat::Jsonl => {
+        Sink::Jsonl(out) => {
             out.push(b'{');
             let mut first = true;
             let mut key = |out: &mut Vec<u8>, k: &str| {

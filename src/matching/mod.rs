@@ -58,6 +58,7 @@ pub(crate) struct Scratch {
     touched: Vec<u32>,
     rule_touched: Vec<bool>,
     fired: Vec<bool>,
+    candidates: Vec<Candidate>,
 }
 
 thread_local! {
@@ -274,6 +275,9 @@ impl RuleSet {
     }
 
     /// Sets slots from hits, evaluates touched rules, extracts entities and evidence.
+    ///
+    /// Every (match, rule) pair is looked at once: the pairs of positive slots are kept as
+    /// candidates, sorted by rule and slot, and serve both proximity checks and evidence.
     fn evaluate(&self, scratch: &mut Scratch, verdict: &mut Verdict) {
         let Scratch {
             fields,
@@ -281,10 +285,12 @@ impl RuleSet {
             touched,
             rule_touched,
             fired,
+            candidates,
         } = scratch;
+        candidates.clear();
         for field in Field::ALL {
             let scan = &fields[field as usize];
-            for hit in &scan.hits {
+            for (index, hit) in scan.hits.iter().enumerate() {
                 for owner in &self.patterns[hit.pattern as usize].owners {
                     match *owner {
                         Owner::Slot { rule, slot } => {
@@ -298,9 +304,18 @@ impl RuleSet {
                             }
                             // Exclusions obey zones and negation like any pattern: "no errors,
                             // how should we…" is not a failure that vetoes a how-to rule.
-                            let counts = self.live(rule, field, hit);
-                            if counts {
+                            let counted = self.live(rule, field, hit);
+                            if counted {
                                 slots[slot as usize] = true;
+                            }
+                            if Some(slot) != r.none {
+                                candidates.push(Candidate {
+                                    rule,
+                                    slot,
+                                    field,
+                                    hit: index as u32,
+                                    counted,
+                                });
                             }
                         }
                         Owner::Distro(d) => {
@@ -315,6 +330,7 @@ impl RuleSet {
                 }
             }
         }
+        candidates.sort_unstable_by_key(|c| (c.rule, c.slot));
         // Rules from patterns.
         for &r in touched.iter() {
             let rule = &self.rules[r as usize];
@@ -325,7 +341,7 @@ impl RuleSet {
                 && rule
                     .near
                     .iter()
-                    .all(|n| slot(n.a) && slot(n.b) && self.near_holds(fields, r, n));
+                    .all(|n| slot(n.a) && slot(n.b) && near_holds(fields, candidates, r, n));
             fired[r as usize] = fires;
         }
         // Rules from the support matrix: a live mention outside it.
@@ -340,22 +356,17 @@ impl RuleSet {
             }
         }
         // Evidence: counted matches of fired rules, and matches kept out by negation or zone.
-        for field in Field::ALL {
-            let scan = &fields[field as usize];
-            for hit in &scan.hits {
-                for owner in &self.patterns[hit.pattern as usize].owners {
-                    let Owner::Slot { rule, slot } = *owner else {
-                        continue;
-                    };
-                    let r = &self.rules[rule as usize];
-                    if Some(slot) == r.none || r.fields & field.bit() == 0 {
-                        continue;
-                    }
-                    let counted = self.live(rule, field, hit);
-                    if !counted || fired[rule as usize] {
-                        push_evidence(verdict, scan, field, hit, RuleId(rule), counted);
-                    }
-                }
+        for c in candidates.iter() {
+            if !c.counted || fired[c.rule as usize] {
+                let scan = &fields[c.field as usize];
+                push_evidence(
+                    verdict,
+                    scan,
+                    c.field,
+                    &scan.hits[c.hit as usize],
+                    RuleId(c.rule),
+                    c.counted,
+                );
             }
         }
         for i in 0..verdict.entities.len() {
@@ -386,43 +397,6 @@ impl RuleSet {
             }
         }
         verdict.rules.sort_unstable();
-    }
-
-    /// Whether some live match of `near.a` and one of `near.b` lie within `near.within` words.
-    fn near_holds(&self, fields: &[FieldScan; 2], rule: u32, near: &crate::ruleset::Near) -> bool {
-        let in_slot = |hit: &Hit, slot: u32| {
-            self.patterns[hit.pattern as usize]
-                .owners
-                .iter()
-                .any(|o| matches!(*o, Owner::Slot { rule: r, slot: s } if r == rule && s == slot))
-        };
-        for field in Field::ALL {
-            let scan = &fields[field as usize];
-            for a in scan
-                .hits
-                .iter()
-                .filter(|h| in_slot(h, near.a) && self.live(rule, field, h))
-            {
-                for b in scan
-                    .hits
-                    .iter()
-                    .filter(|h| in_slot(h, near.b) && self.live(rule, field, h))
-                {
-                    if near.ordered && b.start < a.end {
-                        continue;
-                    }
-                    let (first_end, second_start) = if a.start <= b.start {
-                        (a.end, b.start)
-                    } else {
-                        (b.end, a.start)
-                    };
-                    if scan.layout.words_between(first_end, second_start) <= near.within {
-                        return true;
-                    }
-                }
-            }
-        }
-        false
     }
 
     /// Parses a release written right after a distribution alias ending at `at`.
@@ -488,6 +462,49 @@ impl RuleSet {
         }
         verdict.entities.push(entity);
     }
+}
+
+/// A match of a positive slot of a rule: counted (live) or kept out (negated, wrong zone).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidate {
+    rule: u32,
+    slot: u32,
+    field: Field,
+    hit: u32,
+    counted: bool,
+}
+
+/// Whether a counted match of `near.a` and one of `near.b` lie within `near.within` words, in
+/// the same field. `candidates` is sorted by (rule, slot).
+fn near_holds(
+    fields: &[FieldScan; 2],
+    candidates: &[Candidate],
+    rule: u32,
+    near: &crate::ruleset::Near,
+) -> bool {
+    let of = |slot: u32| {
+        let lo = candidates.partition_point(|c| (c.rule, c.slot) < (rule, slot));
+        let hi = candidates.partition_point(|c| (c.rule, c.slot) <= (rule, slot));
+        candidates[lo..hi].iter().filter(|c| c.counted)
+    };
+    for a in of(near.a) {
+        for b in of(near.b).filter(|b| b.field == a.field) {
+            let scan = &fields[a.field as usize];
+            let (ha, hb) = (&scan.hits[a.hit as usize], &scan.hits[b.hit as usize]);
+            if near.ordered && hb.start < ha.end {
+                continue;
+            }
+            let (first_end, second_start) = if ha.start <= hb.start {
+                (ha.end, hb.start)
+            } else {
+                (hb.end, ha.start)
+            };
+            if scan.layout.words_between(first_end, second_start) <= near.within {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 fn push_evidence(
