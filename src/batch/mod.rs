@@ -572,9 +572,9 @@ fn worker(ctx: &RowContext<'_>, work_rx: &Mutex<Receiver<Chunk>>, done_tx: &Sync
         let out = std::mem::take(&mut chunk.out);
         // One CSV writer per chunk, writing into the chunk's output buffer.
         let mut sink = match ctx.format {
-            OutputFormat::Csv => {
-                Sink::Csv(csv::WriterBuilder::new().flexible(true).from_writer(out))
-            }
+            OutputFormat::Csv => Sink::Csv(Box::new(
+                csv::WriterBuilder::new().flexible(true).from_writer(out),
+            )),
             OutputFormat::Jsonl => Sink::Jsonl(out),
         };
         for i in 0..chunk.len {
@@ -627,7 +627,7 @@ fn write_in_order(
 
 /// Where a worker renders a chunk's rows.
 enum Sink {
-    Csv(csv::Writer<Vec<u8>>),
+    Csv(Box<csv::Writer<Vec<u8>>>),
     Jsonl(Vec<u8>),
 }
 
