@@ -156,6 +156,27 @@ impl PatternTable {
         Ok(id)
     }
 
+    /// The pattern ids of `spec` (interned), with version variants if asked.
+    fn ids(&mut self, spec: &PatternSpec, variants: bool) -> Result<Vec<u32>, LoadErrorKind> {
+        match spec {
+            PatternSpec::Literal {
+                text,
+                left_open,
+                right_open,
+            } => {
+                if variants {
+                    Ok(version_variants(text)
+                        .iter()
+                        .map(|t| self.literal(t, *left_open, *right_open, false))
+                        .collect())
+                } else {
+                    Ok(vec![self.literal(text, *left_open, *right_open, false)])
+                }
+            }
+            PatternSpec::Regex(source) => Ok(vec![self.regex(source)?]),
+        }
+    }
+
     /// Adds `owner` to the pattern(s) of `spec`, with version variants if asked.
     fn add(
         &mut self,
@@ -163,26 +184,8 @@ impl PatternTable {
         owner: Owner,
         variants: bool,
     ) -> Result<(), LoadErrorKind> {
-        match spec {
-            PatternSpec::Literal {
-                text,
-                left_open,
-                right_open,
-            } => {
-                let texts = if variants {
-                    version_variants(text)
-                } else {
-                    vec![text.clone()]
-                };
-                for t in texts {
-                    let id = self.literal(&t, *left_open, *right_open, false);
-                    self.patterns[id as usize].owners.push(owner);
-                }
-            }
-            PatternSpec::Regex(source) => {
-                let id = self.regex(source)?;
-                self.patterns[id as usize].owners.push(owner);
-            }
+        for id in self.ids(spec, variants)? {
+            self.patterns[id as usize].owners.push(owner);
         }
         Ok(())
     }
@@ -475,6 +478,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
     }
 
     // --- category files: rules --------------------------------------------------------------
+    let mut list_ids: HashMap<(String, bool), Vec<u32>> = HashMap::new();
     let mut rules: Vec<Rule> = Vec::new();
     let mut rule_index: HashMap<String, String> = HashMap::new();
     let mut slot_count: u32 = 0;
@@ -553,10 +557,24 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                         slot,
                     };
                     let result = match p.get_ref().strip_prefix('@') {
+                        // A list is interned once per variants setting, then only owners are added.
                         Some(name) => match lists.get(name.trim()) {
-                            Some(specs) => specs
-                                .iter()
-                                .try_for_each(|spec| table.add(spec, owner, decl.variants)),
+                            Some(specs) => {
+                                let key = (name.trim().to_owned(), decl.variants);
+                                let ids = match list_ids.get(&key) {
+                                    Some(ids) => Ok(ids),
+                                    None => specs
+                                        .iter()
+                                        .map(|spec| table.ids(spec, decl.variants))
+                                        .collect::<Result<Vec<_>, _>>()
+                                        .map(|ids| &*list_ids.entry(key).or_insert(ids.concat())),
+                                };
+                                ids.map(|ids| {
+                                    for &id in ids {
+                                        table.patterns[id as usize].owners.push(owner);
+                                    }
+                                })
+                            }
                             None => Err(LoadErrorKind::UnknownList(name.trim().to_owned())),
                         },
                         None => parse_pattern(p.get_ref())
