@@ -708,20 +708,24 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
             )
         };
         let mut codenames = HashMap::new();
-        for (name, release_text) in &decl.codenames {
-            let key = normalize(name);
-            let Some(release) = parse_release(release_text, &mut cx) else {
-                continue;
-            };
-            if key.is_empty() {
-                cx.err(release_text, LoadErrorKind::EmptyPattern);
-                continue;
+        for (standalone, map) in [(true, &decl.codenames), (false, &decl.alias_codenames)] {
+            for (name, release_text) in map {
+                let key = normalize(name);
+                let Some(release) = parse_release(release_text, &mut cx) else {
+                    continue;
+                };
+                if key.is_empty() {
+                    cx.err(release_text, LoadErrorKind::EmptyPattern);
+                    continue;
+                }
+                codenames.insert(key.clone(), release);
+                if standalone {
+                    let id = table.literal(&key, false, false, false);
+                    table.patterns[id as usize]
+                        .owners
+                        .push(Owner::Codename(distro_no, release));
+                }
             }
-            codenames.insert(key.clone(), release);
-            let id = table.literal(&key, false, false, false);
-            table.patterns[id as usize]
-                .owners
-                .push(Owner::Codename(distro_no, release));
         }
         for alias in &decl.aliases {
             let text = normalize(alias.get_ref());

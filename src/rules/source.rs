@@ -106,6 +106,10 @@ pub struct DistroDecl {
     pub supported: Vec<Text>,
     #[serde(default)]
     pub codenames: BTreeMap<String, Text>,
+    /// Codenames that are ordinary words too (`rolling`, `focal`): recognised only right after
+    /// an alias (`kali rolling`, `ubuntu focal`).
+    #[serde(default)]
+    pub alias_codenames: BTreeMap<String, Text>,
     pub reason: String,
 }
 

@@ -143,6 +143,7 @@ aliases = ["ubuntu"]
 release = '(?P<major>\d{2})(?:[._ ]?(?P<minor>\d{2}))?'
 supported = ["20.04", "22.04", "24.04"]
 codenames = { jammy = "22.04", bionic = "18.04" }
+alias_codenames = { focal = "20.04", cosmic = "18.10" }
 reason = "ubuntu outside"
 
 [[distro]]
