@@ -37,6 +37,11 @@ pub(crate) struct ZoneSpan {
 #[derive(Clone, Copy, PartialEq)]
 enum State {
     Body,
+    /// Just after a quote header: the next non-blank line tells how the reply is quoted.
+    QuoteHeader,
+    /// Quoted with `>` prefixes (bottom or inline posting): the quote ends with the prefixes.
+    QuotePrefixed,
+    /// Quoted without prefixes (top posting): the rest of the field is the earlier reply.
     Quote,
     Signature,
     Disclaimer,
@@ -62,13 +67,29 @@ impl ZoneDetector {
                         .as_ref()
                         .is_some_and(|r| r.is_match(content.as_bytes()))
             };
+            if blank && state == State::QuoteHeader {
+                continue;
+            }
+            if state == State::QuoteHeader {
+                state = if is(Marker::QuotePrefix) {
+                    State::QuotePrefixed
+                } else {
+                    State::Quote
+                };
+            }
+            if state == State::QuotePrefixed && !blank && !is(Marker::QuotePrefix) {
+                // The customer's answer below the quoted lines.
+                state = State::Body;
+            }
             let zone = if state == State::Quote {
                 Some(Zone::Quote)
             } else if is(Marker::QuoteHeader) {
-                state = State::Quote;
+                state = State::QuoteHeader;
                 Some(Zone::Quote)
             } else if is(Marker::QuotePrefix) {
                 Some(Zone::Quote)
+            } else if state == State::QuotePrefixed {
+                None
             } else if state == State::Signature {
                 Some(Zone::Signature)
             } else if is(Marker::Signature) {
