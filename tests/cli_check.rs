@@ -123,3 +123,74 @@ fn usage_errors_exit_2() {
         .stderr(predicate::str::contains("--bogus"));
     triage().arg("frobnicate").assert().code(2);
 }
+
+#[test]
+fn expect_reports_and_sets_the_exit_status() {
+    let dir = common::rules_dir(&[]);
+    triage()
+        .args(["check", "--expect", "out-of-scope/security", "--rules"])
+        .arg(dir.path())
+        .arg("the box was hacked")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "as expected (out-of-scope/security)",
+        ));
+    triage()
+        .args(["check", "--expect", "in-scope", "--rules"])
+        .arg(dir.path())
+        .arg("the box was hacked")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "expected in-scope, got out-of-scope/security",
+        ));
+    triage()
+        .args(["check", "--expect", "maybe", "--rules"])
+        .arg(dir.path())
+        .arg("x")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown label \"maybe\""));
+}
+
+#[test]
+fn save_fixture_appends_a_case_the_suite_can_run() {
+    let dir = common::rules_dir(&[]);
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("found.toml");
+    for (text, expect) in [
+        ("tomcat fails to start, error", "in-scope/oss"),
+        ("line one\n\"quoted\" line two", "out-of-scope/howto"),
+    ] {
+        triage()
+            .args([
+                "check",
+                "--subject",
+                "S",
+                "--expect",
+                expect,
+                "--save-fixture",
+            ])
+            .arg(&file)
+            .arg("--rules")
+            .arg(dir.path())
+            .arg(text)
+            .output()
+            .unwrap();
+    }
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(saved.matches("[[case]]").count(), 2);
+    assert!(
+        saved.contains("id = \"found-001\"") && saved.contains("id = \"found-002\""),
+        "{saved}"
+    );
+    // The file is a valid fixture file: the first case passes, the second (labelled by hand) fails.
+    triage()
+        .args(["test", "--quiet", "--rules"])
+        .arg(dir.path())
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("2 fixtures: 1 passed, 1 failed"));
+}

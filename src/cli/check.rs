@@ -1,9 +1,10 @@
 //! `triage check`: pre-screen one case.
 
 use super::render::{verdict_text, Style};
-use super::{fail, RulesArg, EXIT_OK};
-use std::io::Read;
-use triage::Ticket;
+use super::{fail, RulesArg, EXIT_FINDINGS, EXIT_OK};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use triage::{RuleSet, Ticket, Verdict};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,8 +17,125 @@ pub struct Args {
     /// Print the verdict as one JSON object (schema in the README).
     #[arg(long)]
     json: bool,
+    /// Say whether the verdict is LABEL (or LABEL/CATEGORY); exit 1 when it is not.
+    #[arg(long, value_name = "LABEL[/CATEGORY]")]
+    expect: Option<String>,
+    /// Append this case to a fixture file (labelled with --expect when given, else with the
+    /// verdict), so a misclassified ticket becomes a fixture in one command.
+    #[arg(long = "save-fixture", value_name = "FILE")]
+    save_fixture: Option<PathBuf>,
+    /// Id for the saved fixture (default: the file's name and the next free number).
+    #[arg(long = "fixture-id", value_name = "ID", requires = "save_fixture")]
+    fixture_id: Option<String>,
     #[command(flatten)]
     rules: RulesArg,
+}
+
+/// An expected label and, optionally, category.
+struct Expectation {
+    label: String,
+    category: Option<String>,
+}
+
+impl Expectation {
+    fn parse(text: &str, rules: &RuleSet) -> Result<Self, String> {
+        let (label, category) = match text.split_once('/') {
+            Some((l, c)) => (l.trim(), Some(c.trim())),
+            None => (text.trim(), None),
+        };
+        if rules.label_id(label).is_none() {
+            return Err(format!(
+                "--expect: unknown label {label:?} (labels: {})",
+                rules.labels.join(", ")
+            ));
+        }
+        if let Some(c) = category {
+            if c != triage::fixtures::NO_CATEGORY && rules.category_id(c).is_none() {
+                return Err(format!("--expect: unknown category {c:?}"));
+            }
+        }
+        Ok(Expectation {
+            label: label.to_owned(),
+            category: category.map(str::to_owned),
+        })
+    }
+
+    fn met_by(&self, verdict: &Verdict, rules: &RuleSet) -> bool {
+        verdict.label_name(rules) == self.label
+            && self.category.as_deref().is_none_or(|c| {
+                c == verdict
+                    .category_name(rules)
+                    .unwrap_or(triage::fixtures::NO_CATEGORY)
+            })
+    }
+}
+
+#[derive(serde::Serialize)]
+struct SavedCase<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    subject: &'a str,
+    description: &'a str,
+    label: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<&'a str>,
+    note: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct SavedFile<'a> {
+    case: [SavedCase<'a>; 1],
+}
+
+/// The next free `<stem>-<n>` id in a fixture file.
+fn next_id(path: &Path, existing: &str) -> String {
+    let stem = path
+        .file_stem()
+        .map_or("case".into(), |s| s.to_string_lossy().into_owned());
+    (1..)
+        .map(|n| format!("{stem}-{n:03}"))
+        .find(|id| !existing.contains(&format!("\"{id}\"")))
+        .expect("an unused id")
+}
+
+fn save_fixture(
+    path: &Path,
+    id: Option<&str>,
+    ticket: &Ticket<'_>,
+    label: &str,
+    category: Option<&str>,
+    note: &str,
+) -> Result<String, String> {
+    let existing = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
+    };
+    let id = id.map_or_else(|| next_id(path, &existing), str::to_owned);
+    let case = SavedCase {
+        id: &id,
+        subject: ticket.subject,
+        description: ticket.description,
+        label,
+        category,
+        note,
+    };
+    let text = toml::to_string(&SavedFile { case: [case] })
+        .map_err(|e| format!("cannot write fixture: {e}"))?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("{}: cannot open: {e}", path.display()))?;
+    let sep = if existing.is_empty() || existing.ends_with("\n\n") {
+        ""
+    } else if existing.ends_with('\n') {
+        "\n"
+    } else {
+        "\n\n"
+    };
+    write!(file, "{sep}{text}").map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+    Ok(id)
 }
 
 pub fn run(args: Args) -> i32 {
@@ -35,6 +153,15 @@ pub fn run(args: Args) -> i32 {
             String::from_utf8_lossy(&buf).into_owned()
         }
     };
+    let expectation = match args
+        .expect
+        .as_deref()
+        .map(|e| Expectation::parse(e, &rules))
+        .transpose()
+    {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
     let ticket = Ticket::new(&args.subject, &description);
     let verdict = rules.classify(&ticket);
     if args.json {
@@ -49,5 +176,54 @@ pub fn run(args: Args) -> i32 {
             verdict_text(&rules, &ticket, &verdict, Style::for_stdout())
         );
     }
-    EXIT_OK
+    let mut status = EXIT_OK;
+    if let Some(e) = &expectation {
+        let actual = format!(
+            "{}/{}",
+            verdict.label_name(&rules),
+            verdict
+                .category_name(&rules)
+                .unwrap_or(triage::fixtures::NO_CATEGORY)
+        );
+        if e.met_by(&verdict, &rules) {
+            eprintln!("triage: as expected ({actual})");
+        } else {
+            eprintln!(
+                "triage: expected {}, got {actual}",
+                args.expect.as_deref().unwrap_or_default()
+            );
+            status = EXIT_FINDINGS;
+        }
+    }
+    if let Some(path) = &args.save_fixture {
+        let (label, category) = match &expectation {
+            Some(e) => (e.label.clone(), e.category.clone()),
+            None => (
+                verdict.label_name(&rules).to_owned(),
+                Some(
+                    verdict
+                        .category_name(&rules)
+                        .unwrap_or(triage::fixtures::NO_CATEGORY)
+                        .to_owned(),
+                ),
+            ),
+        };
+        let note = if expectation.is_some() {
+            "saved by triage check --expect"
+        } else {
+            "saved by triage check (verdict as label)"
+        };
+        match save_fixture(
+            path,
+            args.fixture_id.as_deref(),
+            &ticket,
+            &label,
+            category.as_deref(),
+            note,
+        ) {
+            Ok(id) => eprintln!("triage: saved fixture {id} to {}", path.display()),
+            Err(e) => return fail(e),
+        }
+    }
+    status
 }
