@@ -340,3 +340,47 @@ fn same_output_for_any_thread_count() {
     assert_eq!(one, run("4"));
     assert_eq!(one, run("3"));
 }
+
+#[test]
+fn interrupted_run_leaves_no_output_and_exits_130() {
+    use std::io::Write;
+    use std::process::{Command as Std, Stdio};
+    let rules = common::rules_dir(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("out.csv");
+    let mut child = Std::new(assert_cmd::cargo::cargo_bin("triage"))
+        .args(["classify", "-q", "--rules"])
+        .arg(rules.path())
+        .arg("-o")
+        .arg(&out_path)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"Id,Subject,Description\n1,a,hacked\n2,b,tomcat fails to start\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    // Give the process time to install its signal handler and read the rows.
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let status = Std::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("interrupted"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out_path.exists(),
+        "no output file after an interrupted run"
+    );
+    let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(leftovers, 0, "temporary file removed");
+}

@@ -56,6 +56,9 @@ pub struct BatchConfig {
     pub format: OutputFormat,
     pub threads: usize,
     pub max_text_bytes: usize,
+    /// Set from outside (a signal handler) to stop reading; the run then ends with
+    /// [`BatchError::Interrupted`].
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for BatchConfig {
@@ -67,6 +70,7 @@ impl Default for BatchConfig {
             format: OutputFormat::Csv,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_text_bytes: DEFAULT_MAX_TEXT_BYTES,
+            cancel: None,
         }
     }
 }
@@ -102,6 +106,8 @@ pub enum BatchError {
     HeaderMismatch { input: String, first: String },
     #[error("cannot write output: {0}")]
     Write(String),
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// Receives progress as chunks are written.
@@ -248,6 +254,7 @@ struct RowContext<'a> {
     json_keys: &'a [String],
     format: OutputFormat,
     max_text: usize,
+    cancel: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 /// Classifies `inputs` and writes every row, in order, to `out`. Notes for people (columns
@@ -360,6 +367,7 @@ pub fn run(
             json_keys: &json_keys,
             format: cfg.format,
             max_text: cfg.max_text_bytes,
+            cancel: cfg.cancel.as_deref(),
         };
         let mut stats = Stats::default();
         stats.reset(rules.labels.len(), rules.categories.len());
@@ -372,6 +380,13 @@ pub fn run(
             progress,
             &mut stats,
         )?;
+        // A signal that arrived while the reader waited for input (a pipe) ends the run too.
+        if ctx
+            .cancel
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Err(BatchError::Interrupted);
+        }
         let bytes = csv_reader.position().byte() + u64::from(bom) * 3;
         if header_decoded || stats.decoded > 0 {
             note(format!(
@@ -478,6 +493,7 @@ fn pipeline<R: Read>(
     progress: &dyn Progress,
     stats: &mut Stats,
 ) -> Result<u64, BatchError> {
+    let cancel = ctx.cancel;
     let (work_tx, work_rx) = mpsc::sync_channel::<Chunk>(threads * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = mpsc::sync_channel::<Chunk>(threads * 2);
@@ -490,7 +506,7 @@ fn pipeline<R: Read>(
         }
         drop(done_tx);
         let writer = s.spawn(move || write_in_order(done_rx, out, recycle_tx, progress, stats));
-        let read = read_chunks(reader, name, work_tx, recycle_rx);
+        let read = read_chunks(reader, name, work_tx, recycle_rx, cancel);
         let written = writer.join().expect("writer thread");
         // A read error stops the run; a write error makes the reader stop early, so report it.
         let rows = written?;
@@ -506,10 +522,14 @@ fn read_chunks<R: Read>(
     name: &str,
     work_tx: SyncSender<Chunk>,
     recycle_rx: Receiver<Chunk>,
+    cancel: Option<&std::sync::atomic::AtomicBool>,
 ) -> Result<u64, BatchError> {
     let mut seq = 0;
     let mut rows = 0u64;
     loop {
+        if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+            return Err(BatchError::Interrupted);
+        }
         let mut chunk = recycle_rx.try_recv().unwrap_or_else(|_| Chunk::new());
         chunk.seq = seq;
         chunk.first_row = rows + 1;

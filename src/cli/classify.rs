@@ -4,6 +4,8 @@ use super::{fail, RulesArg, EXIT_FINDINGS, EXIT_OK};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use triage::batch::{self, BatchConfig, InputSource, OutputFormat, Progress, Summary};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -51,6 +53,22 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
         _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
         _ => Err(format!("expected one ASCII character or `tab`, got {s:?}")),
     }
+}
+
+/// Exit status after SIGINT or SIGTERM (128 + SIGINT, as shells report it).
+const EXIT_INTERRUPTED: i32 = 130;
+/// How an interrupted run's error reads (`BatchError::Interrupted` rendered).
+const INTERRUPTED: &str = "interrupted";
+
+/// A flag raised by SIGINT/SIGTERM: the batch stops reading, nothing more is written, and a
+/// temporary output file is removed instead of being renamed into place.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let raised = Arc::clone(&flag);
+    // Fails only if a handler is already installed (not the case in this process): then a
+    // signal simply ends the process, which never renames the temporary file either.
+    let _ = ctrlc::set_handler(move || raised.store(true, Ordering::Relaxed));
+    flag
 }
 
 /// A progress bar on standard error, or nothing.
@@ -163,6 +181,7 @@ pub fn run(args: Args) -> i32 {
         threads: args
             .threads
             .map_or_else(|| BatchConfig::default().threads, usize::from),
+        cancel: Some(interrupt_flag()),
         ..BatchConfig::default()
     };
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
@@ -200,6 +219,14 @@ pub fn run(args: Args) -> i32 {
     }
     let summary = match result {
         Ok(s) => s,
+        Err(e) if e == INTERRUPTED => {
+            let what = match &args.output {
+                Some(p) => format!("; {} was not written", p.display()),
+                None => "; standard output holds only the rows written so far".to_owned(),
+            };
+            eprintln!("triage: interrupted{what}");
+            return EXIT_INTERRUPTED;
+        }
         Err(e) => return fail(e),
     };
     if !args.quiet {
