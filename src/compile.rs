@@ -924,10 +924,11 @@ fn compile_zones(decl: &ZonesDecl, cx: &mut Ctx) -> ZoneDetector {
                 match marker {
                     Marker::QuotePrefix | Marker::QuoteHeader => format!(r"^\s*{lit}"),
                     // The line is the sign-off alone, perhaps with a name after it.
-                    // The sign-off alone, or followed by a comma and a short name.
+                    // The sign-off alone, or followed by `,` `/` `|` or `-` and a few words (a
+                    // name, the same sign-off in another language).
                     Marker::Signature => {
                         format!(
-                            r"^\s*{lit}(?:\s*[,.!:;-]*|\s*,\s*[\w.'&-]+(?:\s+[\w.'&-]+){{0,2}}\s*[.!]?)\s*$"
+                            r"^\s*{lit}(?:\s*[,.!:;-]*|\s*[,/|-]\s*\S+(?:\s+\S+){{0,3}}\s*[.!]?)\s*$"
                         )
                     }
                     Marker::Disclaimer | Marker::LogLine => lit,

@@ -356,8 +356,15 @@ impl RuleSet {
             }
         }
         // Evidence: counted matches of fired rules, and matches kept out by negation or zone.
+        // Matches kept out are shown where they alone would have fired their rule (an `any`
+        // pattern); a kept-out word of a larger combination explains nothing.
         for c in candidates.iter() {
-            if !c.counted || fired[c.rule as usize] {
+            let shown = if c.counted {
+                fired[c.rule as usize]
+            } else {
+                self.rules[c.rule as usize].any == Some(c.slot)
+            };
+            if shown {
                 let scan = &fields[c.field as usize];
                 push_evidence(
                     verdict,
