@@ -787,13 +787,15 @@ fn render_row(
         Sink::Jsonl(out) => {
             out.push(b'{');
             let mut first = true;
-            let mut key = |out: &mut Vec<u8>, k: &str| {
+            // One `"key":value` member; writing JSON into a Vec cannot fail.
+            let mut member = |out: &mut Vec<u8>, k: &str, v: &dyn erased::Json| {
                 if !first {
                     out.push(b',');
                 }
                 first = false;
                 let _ = serde_json::to_writer(&mut *out, k);
                 out.push(b':');
+                v.write(out);
             };
             for i in 0..record.len().max(ctx.header.len()) {
                 let extra;
@@ -804,40 +806,42 @@ fn render_row(
                         extra.as_str()
                     }
                 };
-                key(out, k);
                 let (value, _) = decode(record.get(i).unwrap_or_default());
-                let _ = serde_json::to_writer(&mut *out, value.as_ref());
+                member(out, k, &value.as_ref());
             }
-            key(out, "triage_row");
-            let _ = serde_json::to_writer(&mut *out, &row);
-            key(out, "triage_label");
-            let _ = serde_json::to_writer(&mut *out, label);
-            key(out, "triage_category");
-            let _ = serde_json::to_writer(&mut *out, &verdict.category_name(rules));
-            key(out, "triage_categories");
-            let cats: Vec<&str> = verdict
+            let categories: Vec<&str> = verdict
                 .categories
                 .iter()
                 .map(|&c| rules.category(c).name.as_str())
                 .collect();
-            let _ = serde_json::to_writer(&mut *out, &cats);
-            key(out, "triage_rules");
             let ids: Vec<&str> = verdict
                 .rules
                 .iter()
                 .map(|&r| rules.rule(r).id.as_str())
                 .collect();
-            let _ = serde_json::to_writer(&mut *out, &ids);
-            key(out, "triage_vendor");
-            let _ = serde_json::to_writer(&mut *out, &verdict.vendor(rules));
-            key(out, "triage_review");
-            let _ = serde_json::to_writer(&mut *out, &verdict.review);
-            key(out, "triage_reason");
-            let _ = serde_json::to_writer(&mut *out, verdict.reason(rules));
-            key(out, "triage_error");
             let error = (!scratch.error.is_empty()).then_some(scratch.error.as_str());
-            let _ = serde_json::to_writer(&mut *out, &error);
+            member(out, "triage_row", &row);
+            member(out, "triage_label", &label);
+            member(out, "triage_category", &verdict.category_name(rules));
+            member(out, "triage_categories", &categories);
+            member(out, "triage_rules", &ids);
+            member(out, "triage_vendor", &verdict.vendor(rules));
+            member(out, "triage_review", &verdict.review);
+            member(out, "triage_reason", &verdict.reason(rules));
+            member(out, "triage_error", &error);
             out.extend_from_slice(b"}\n");
+        }
+    }
+}
+
+/// Serialising a value of any type through one `&dyn` parameter.
+mod erased {
+    pub trait Json {
+        fn write(&self, out: &mut Vec<u8>);
+    }
+    impl<T: serde::Serialize + ?Sized> Json for T {
+        fn write(&self, out: &mut Vec<u8>) {
+            let _ = serde_json::to_writer(&mut *out, self);
         }
     }
 }
