@@ -88,13 +88,29 @@ pub(crate) fn is_negated(
     end: u32,
 ) -> bool {
     use crate::ruleset::Cue;
+    // Only cues near the span can reach it: look at the slice of (start-sorted) cues from
+    // `window` words (plus the longest cue) before it to `window` words after it, so a long
+    // ticket costs linear time, not hits × cues.
+    const LONGEST_CUE_WORDS: usize = 12;
+    let words = &layout.words;
+    let first_word = words.partition_point(|&w| w < start);
+    let last_word = words.partition_point(|&w| w < end);
+    let lo = first_word.saturating_sub(window as usize + LONGEST_CUE_WORDS);
+    let lo_pos = words.get(lo).copied().unwrap_or(0).min(start);
+    let hi_pos = words
+        .get(last_word + window as usize + 1)
+        .copied()
+        .unwrap_or(u32::MAX);
+    let from = cues.partition_point(|c| c.start < lo_pos);
+    let to = cues.partition_point(|c| c.start <= hi_pos);
+    let near = &cues[from..to];
     let blocked = |a: u32, b: u32| {
         layout.break_between(a, b)
-            || cues
+            || near
                 .iter()
                 .any(|t| t.cue == Cue::Terminator && t.start >= a && t.end <= b)
     };
-    cues.iter().any(|c| match c.cue {
+    near.iter().any(|c| match c.cue {
         Cue::Forward => {
             c.end <= start && layout.words_between(c.end, start) <= window && !blocked(c.end, start)
         }
@@ -126,6 +142,7 @@ mod tests {
 
     #[test]
     fn forward_scope_is_bounded_by_window_and_breaks() {
+        // (cues are given in text order, as `scan_field` sorts them)
         let text = "this is not a hacked box. malware everywhere";
         let mut layout = Layout::default();
         layout.build(text);

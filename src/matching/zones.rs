@@ -124,9 +124,10 @@ impl ZoneDetector {
 
 /// The zone of original byte `at`, given the field's non-body zones in order.
 pub(crate) fn zone_at(zones: &[ZoneSpan], at: u32) -> Zone {
-    // Few zones per ticket: a linear scan beats a binary search here.
-    zones
-        .iter()
-        .find(|z| z.start <= at && at < z.end)
-        .map_or(Zone::Body, |z| z.zone)
+    // Zones are in text order and do not overlap.
+    let after = zones.partition_point(|z| z.start <= at);
+    match after.checked_sub(1).map(|i| &zones[i]) {
+        Some(z) if at < z.end => z.zone,
+        _ => Zone::Body,
+    }
 }
