@@ -41,6 +41,29 @@ fn text_of_len(len: usize) -> String {
 fn scaled_rules(times: usize) -> RuleSet {
     let base = RuleSources::embedded();
     let mut sources = base.clone();
+    // Named lists are copied too (`@name-copyN`), so every copy has its own patterns.
+    if let Some(lists) = &base.lists {
+        let mut doc: toml::Table = toml::from_str(&lists.text).expect("lists parse");
+        let originals = doc
+            .get("lists")
+            .and_then(|l| l.as_table())
+            .cloned()
+            .unwrap_or_default();
+        let table = doc
+            .get_mut("lists")
+            .and_then(|l| l.as_table_mut())
+            .expect("[lists]");
+        for n in 1..times {
+            for (name, value) in &originals {
+                let mut items = value.as_array().cloned().unwrap_or_default();
+                mutate(&mut items, n);
+                table.insert(format!("{name}-copy{n}"), toml::Value::Array(items));
+            }
+        }
+        let mut copy = lists.clone();
+        copy.text = toml::to_string(&doc).expect("serialise lists");
+        sources.lists = Some(copy);
+    }
     for n in 1..times {
         for file in &base.categories {
             let mut doc: toml::Table = toml::from_str(&file.text).expect("category file parses");
@@ -84,9 +107,12 @@ fn scaled_rules(times: usize) -> RuleSet {
 fn mutate(list: &mut [toml::Value], n: usize) {
     for v in list.iter_mut() {
         if let Some(s) = v.as_str() {
-            *v = match s.strip_prefix("re:") {
-                Some(re) => format!("re:(?:{re})q{n}z").into(),
-                None => format!("{}q{n}z", s.trim_end_matches('*')).into(),
+            *v = if let Some(name) = s.strip_prefix('@') {
+                format!("@{name}-copy{n}").into()
+            } else if let Some(re) = s.strip_prefix("re:") {
+                format!("re:(?:{re})q{n}z").into()
+            } else {
+                format!("{}q{n}z", s.trim_end_matches('*')).into()
             };
         }
     }
