@@ -277,7 +277,7 @@ impl RuleSet {
     /// Sets slots from hits, evaluates touched rules, extracts entities and evidence.
     ///
     /// Every (match, rule) pair is looked at once: the pairs of positive slots are kept as
-    /// candidates, sorted by rule and slot, and serve both proximity checks and evidence.
+    /// candidates and serve both proximity checks and evidence.
     fn evaluate(&self, scratch: &mut Scratch, verdict: &mut Verdict) {
         let Scratch {
             fields,
@@ -330,7 +330,6 @@ impl RuleSet {
                 }
             }
         }
-        candidates.sort_unstable_by_key(|c| (c.rule, c.slot));
         // Rules from patterns.
         for &r in touched.iter() {
             let rule = &self.rules[r as usize];
@@ -482,7 +481,8 @@ pub(crate) struct Candidate {
 }
 
 /// Whether a counted match of `near.a` and one of `near.b` lie within `near.within` words, in
-/// the same field. `candidates` is sorted by (rule, slot).
+/// the same field. (A linear scan: proximity is only checked for rules whose slots are both
+/// set, few per ticket, which is cheaper than sorting every candidate.)
 fn near_holds(
     fields: &[FieldScan; 2],
     candidates: &[Candidate],
@@ -490,9 +490,9 @@ fn near_holds(
     near: &crate::ruleset::Near,
 ) -> bool {
     let of = |slot: u32| {
-        let lo = candidates.partition_point(|c| (c.rule, c.slot) < (rule, slot));
-        let hi = candidates.partition_point(|c| (c.rule, c.slot) <= (rule, slot));
-        candidates[lo..hi].iter().filter(|c| c.counted)
+        candidates
+            .iter()
+            .filter(move |c| c.rule == rule && c.slot == slot && c.counted)
     };
     for a in of(near.a) {
         for b in of(near.b).filter(|b| b.field == a.field) {
