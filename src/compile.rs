@@ -550,11 +550,16 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                 }
             };
             let rule_no = rules.len() as u32;
-            let mut add_group = |patterns: &[Text], slot: u32, cx: &mut Ctx| {
+            let negatable = decl.negatable;
+            let mut add_group = |patterns: &[Text], slot: u32, exclusion: bool, cx: &mut Ctx| {
                 for p in patterns {
                     let owner = Owner::Slot {
                         rule: rule_no,
                         slot,
+                        fields,
+                        zones,
+                        negatable,
+                        exclusion,
                     };
                     let result = match p.get_ref().strip_prefix('@') {
                         // A list is interned once per variants setting, then only owners are added.
@@ -594,7 +599,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                 None
             } else {
                 let s = take_slot(&mut next);
-                add_group(&decl.any, s, &mut cx);
+                add_group(&decl.any, s, false, &mut cx);
                 Some(s)
             };
             let all_start = next;
@@ -604,7 +609,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                     cx.errors
                         .push(file.error(group.span().start, LoadErrorKind::EmptyPattern));
                 }
-                add_group(group.get_ref(), s, &mut cx);
+                add_group(group.get_ref(), s, false, &mut cx);
             }
             let all = all_start..next;
             let mut near = Vec::new();
@@ -616,7 +621,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                         cx.errors
                             .push(file.error(side.span().start, LoadErrorKind::EmptyPattern));
                     }
-                    add_group(side.get_ref(), slot, &mut cx);
+                    add_group(side.get_ref(), slot, false, &mut cx);
                 }
                 near.push(Near {
                     a,
@@ -629,7 +634,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                 None
             } else {
                 let s = take_slot(&mut next);
-                add_group(&decl.none, s, &mut cx);
+                add_group(&decl.none, s, true, &mut cx);
                 Some(s)
             };
             let first_slot = slot_count;

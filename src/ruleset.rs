@@ -130,6 +130,16 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Whether the rule reads this field of a ticket.
+    pub fn looks_in(&self, field: Field) -> bool {
+        self.fields & field.bit() != 0
+    }
+
+    /// Whether matches in this zone count for the rule.
+    pub fn counts_in(&self, zone: Zone) -> bool {
+        self.zones & zone.bit() != 0
+    }
+
     pub(crate) fn slot_range(&self) -> std::ops::Range<u32> {
         self.slots.clone()
     }
@@ -152,9 +162,17 @@ pub(crate) enum Cue {
 /// Who listens to a pattern's matches.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Owner {
+    /// A pattern group of a rule. The rule's filters ride along so the hot loop needs no
+    /// lookup in the rule table.
     Slot {
         rule: u32,
         slot: u32,
+        /// Field and zone bit masks, and the rule's `negatable`.
+        fields: u8,
+        zones: u8,
+        negatable: bool,
+        /// The rule's exclusion (`none`) slot.
+        exclusion: bool,
     },
     Cue(Cue),
     /// An alias of a distribution; the release follows in the text.

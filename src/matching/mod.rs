@@ -266,14 +266,6 @@ impl RuleSet {
         scan.hits.sort_unstable_by_key(|h| (h.start, h.end));
     }
 
-    /// Whether `hit` counts for `rule`: right field and zone, not cancelled by negation.
-    fn live(&self, rule: u32, field: Field, hit: &Hit) -> bool {
-        let r = &self.rules[rule as usize];
-        r.fields & field.bit() != 0
-            && r.zones & hit.zone.bit() != 0
-            && !(hit.negated && r.negatable)
-    }
-
     /// Sets slots from hits, evaluates touched rules, extracts entities and evidence.
     ///
     /// Every (match, rule) pair is looked at once: the pairs of positive slots are kept as
@@ -293,9 +285,15 @@ impl RuleSet {
             for (index, hit) in scan.hits.iter().enumerate() {
                 for owner in &self.patterns[hit.pattern as usize].owners {
                     match *owner {
-                        Owner::Slot { rule, slot } => {
-                            let r = &self.rules[rule as usize];
-                            if r.fields & field.bit() == 0 {
+                        Owner::Slot {
+                            rule,
+                            slot,
+                            fields: in_fields,
+                            zones: in_zones,
+                            negatable,
+                            exclusion,
+                        } => {
+                            if in_fields & field.bit() == 0 {
                                 continue;
                             }
                             if !rule_touched[rule as usize] {
@@ -304,11 +302,12 @@ impl RuleSet {
                             }
                             // Exclusions obey zones and negation like any pattern: "no errors,
                             // how should we…" is not a failure that vetoes a how-to rule.
-                            let counted = self.live(rule, field, hit);
+                            let counted =
+                                in_zones & hit.zone.bit() != 0 && !(hit.negated && negatable);
                             if counted {
                                 slots[slot as usize] = true;
                             }
-                            if Some(slot) != r.none {
+                            if !exclusion {
                                 candidates.push(Candidate {
                                     rule,
                                     slot,
