@@ -384,3 +384,61 @@ fn interrupted_run_leaves_no_output_and_exits_130() {
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(leftovers, 0, "temporary file removed");
 }
+
+#[test]
+fn a_failing_output_stops_the_run_with_status_2() {
+    use std::process::{Command as Std, Stdio};
+    let rules = common::rules_dir(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("big.csv");
+    let mut text = String::from("Id,Subject,Description\n");
+    for i in 0..20_000 {
+        text.push_str(&format!(
+            "{i},s,\"tomcat fails to start with an error, row {i}\"\n"
+        ));
+    }
+    std::fs::write(&input, text).unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut child = Std::new(assert_cmd::cargo::cargo_bin("triage"))
+        .args(["classify", "-q", "--threads", "1", "--rules"])
+        .arg(rules.path())
+        .arg(&input)
+        .stdout(Stdio::from(full))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It must end by itself (it used to block when the writer gave up).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "classify hung on a failing output"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(2));
+}
+
+#[test]
+fn output_keeps_the_mode_of_the_file_it_replaces() {
+    use std::os::unix::fs::PermissionsExt;
+    let rules = common::rules_dir(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("out.csv");
+    std::fs::write(&out_path, "old").unwrap();
+    std::fs::set_permissions(&out_path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    triage(rules.path())
+        .arg("-o")
+        .arg(&out_path)
+        .write_stdin(EXPORT)
+        .assert()
+        .success();
+    let mode = std::fs::metadata(&out_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+}

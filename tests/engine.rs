@@ -125,6 +125,11 @@ fn negation_cancels_and_is_kept_as_evidence() {
 fn negation_scope_ends_at_clause_breaks_and_window() {
     let r = common::mini();
     assert_eq!(
+        category(&r, "We did not change anything, the server was hacked"),
+        "security",
+        "comma + new clause"
+    );
+    assert_eq!(
         category(&r, "No malware. But the box is hacked"),
         "security"
     );

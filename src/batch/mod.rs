@@ -504,6 +504,9 @@ fn pipeline<R: Read>(
             let done_tx = done_tx.clone();
             s.spawn(move || worker(ctx, &work_rx, &done_tx));
         }
+        // Only the workers hold the queue's receiving end: when they stop (the writer failed),
+        // the reader's sends fail and it stops too instead of blocking.
+        drop(work_rx);
         drop(done_tx);
         let writer = s.spawn(move || write_in_order(done_rx, out, recycle_tx, progress, stats));
         let read = read_chunks(reader, name, work_tx, recycle_rx, cancel);
@@ -737,7 +740,21 @@ fn render_row(
         );
     }
     let ticket = Ticket::new(subject, description);
-    rules.classify_into(&ticket, verdict);
+    // A bug in the engine must not cost the row (or the run): write it with an error instead.
+    let classified = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rules.classify_into(&ticket, verdict)
+    }));
+    if classified.is_err() {
+        verdict.clear();
+        verdict.label = Some(rules.default_label);
+        verdict.review = true;
+        if !scratch.error.is_empty() {
+            scratch.error.push_str("; ");
+        }
+        scratch.error.push_str(
+            "internal error while classifying this row (please report it); default label given",
+        );
+    }
     drop(texts);
 
     let label = verdict.label_name(rules);

@@ -270,6 +270,16 @@ fn write_atomically(
     tmp.as_file()
         .sync_all()
         .map_err(|e| format!("{}: cannot write output: {e}", path.display()))?;
+    // A temporary file is created private (0600): give the output the mode the file it replaces
+    // had, or the usual mode of a new file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode));
+    }
     tmp.persist(path)
         .map_err(|e| format!("{}: cannot write output: {}", path.display(), e.error))?;
     Ok(summary)

@@ -56,6 +56,10 @@ impl Style {
 
 /// The line around `start..end` of `text`, shortened to about `width` characters of context.
 pub fn context(text: &str, start: usize, end: usize, width: usize) -> (&str, &str, &str) {
+    // Spans come from the engine on character boundaries; stay safe if one does not.
+    if start > end || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+        return ("", text.get(start..end).unwrap_or_default(), "");
+    }
     let line_start = text[..start].rfind('\n').map_or(0, |p| p + 1);
     let line_end = text[end..].find('\n').map_or(text.len(), |p| end + p);
     let mut before_start = line_start;

@@ -184,7 +184,7 @@ impl RuleSet {
                     }
                     // `centos-web-01`, `kali_vm`: a host or resource name, not the system.
                     let orig_end = scan.norm.original_span(s, e).1;
-                    let mut after = text[orig_end..].chars();
+                    let mut after = text.get(orig_end..).unwrap_or_default().chars();
                     if matches!(after.next(), Some('-' | '_'))
                         && after.next().is_some_and(char::is_alphabetic)
                     {
@@ -212,6 +212,8 @@ impl RuleSet {
                 }
             }
         }
+        scan.anchored_runs.sort_unstable();
+        scan.anchored_runs.dedup();
         let hay = norm.as_bytes();
         let add = |r: u32,
                    m: regex_automata::Match,

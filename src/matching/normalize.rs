@@ -14,20 +14,23 @@ pub struct Normalized {
 }
 
 impl Normalized {
-    /// Original byte span of the normalised span `start..end`.
+    /// Original byte span of the normalised span `start..end`, on character boundaries of the
+    /// original: a span ending inside the expansion of one source character (`İ` folds to two
+    /// characters) covers that whole character.
     pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
         let s = self.map[start] as usize;
-        // The end maps to the byte after the last source byte that produced the span.
-        let e = if end == 0 {
-            s
+        if end <= start {
+            return (s, s);
+        }
+        let last = self.map[end - 1];
+        let mut k = end;
+        while k + 1 < self.map.len() && self.map[k] == last {
+            k += 1;
+        }
+        let e = if self.map[k] == last {
+            last as usize + 1
         } else {
-            let last = self.map[end - 1] as usize;
-            let next = self.map[end] as usize;
-            if next > last {
-                next
-            } else {
-                last + 1
-            }
+            self.map[k] as usize
         };
         (s, e.max(s))
     }
@@ -224,6 +227,18 @@ mod tests {
         let (s, e) = n.original_span(nine, nine + 1);
         assert_eq!(&src[s..e], "9");
         assert_eq!(n.map.len(), n.text.len() + 1);
+    }
+
+    #[test]
+    fn spans_never_split_a_source_character() {
+        // `İ` lower-cases to `i` plus a combining dot: a match of "kali" ends inside it.
+        let src = "We run KAL\u{130} on a VM";
+        let mut n = Normalized::default();
+        normalize_into(src, &mut n);
+        let at = n.text.find("kali").unwrap();
+        let (s, e) = n.original_span(at, at + 4);
+        assert!(src.is_char_boundary(s) && src.is_char_boundary(e));
+        assert_eq!(&src[s..e], "KAL\u{130}");
     }
 
     #[test]

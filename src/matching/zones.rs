@@ -26,6 +26,9 @@ pub(crate) struct ZoneDetector {
     pub kinds: [Option<Regex>; 5],
 }
 
+/// Longest line (in words) that can still belong to a signature block.
+const SIGNATURE_MAX_WORDS: usize = 12;
+
 /// A non-body zone: byte range of the original text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ZoneSpan {
@@ -55,6 +58,7 @@ impl ZoneDetector {
             return;
         }
         let mut state = State::Body;
+        let mut after_break = false;
         let mut offset = 0usize;
         for line in text.split_inclusive('\n') {
             let start = offset;
@@ -77,6 +81,16 @@ impl ZoneDetector {
                     State::Quote
                 };
             }
+            // Signatures are short lines; a paragraph of prose after a sign-off ("Thanks" at the
+            // top of a ticket) is the customer writing again. (Long promo lines inside the
+            // signature paragraph stay in it.)
+            if state == State::Signature {
+                if blank {
+                    after_break = true;
+                } else if after_break && content.split_whitespace().count() > SIGNATURE_MAX_WORDS {
+                    state = State::Body;
+                }
+            }
             if state == State::QuotePrefixed && !blank && !is(Marker::QuotePrefix) {
                 // The customer's answer below the quoted lines.
                 state = State::Body;
@@ -94,6 +108,7 @@ impl ZoneDetector {
                 Some(Zone::Signature)
             } else if is(Marker::Signature) {
                 state = State::Signature;
+                after_break = false;
                 Some(Zone::Signature)
             } else if state == State::Disclaimer && !blank {
                 Some(Zone::Disclaimer)

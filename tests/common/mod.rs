@@ -177,7 +177,7 @@ window = 5
 forward = ["not", "no", "never", "without", "isn't", "no sign of", "rather than", "ruled out"]
 backward = ["ruled out", "false positive"]
 pseudo = ["not only", "no longer", "not sure", "no idea why", "re:(not|n't) (start|work|boot)\\w*"]
-terminators = ["but", "however"]
+terminators = ["but", "however", ", the", ", it"]
 
 [zones]
 quote_prefix = [">"]
