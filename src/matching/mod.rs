@@ -142,9 +142,8 @@ impl RuleSet {
                         regex,
                         anchored: true,
                     } => {
-                        if !anchored_runs.contains(&(*regex, start as u32)) {
-                            anchored_runs.push((*regex, start as u32));
-                        }
+                        // De-duplicated once after the scan: a long log can hold thousands.
+                        anchored_runs.push((*regex, start as u32));
                     }
                     Owner::RegexGuard {
                         regex,

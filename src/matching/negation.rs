@@ -67,15 +67,26 @@ pub(crate) fn drop_pseudo_covered(cues: &mut Vec<CueHit>) {
     if !cues.iter().any(|c| c.cue == Cue::Pseudo) {
         return;
     }
-    let pseudo: Vec<(u32, u32)> = cues
+    // Pseudo spans by start, with the furthest end reached so far: a cue is covered when some
+    // pseudo span starting at or before it ends at or after it. Linear after sorting.
+    let mut pseudo: Vec<(u32, u32)> = cues
         .iter()
         .filter(|c| c.cue == Cue::Pseudo)
         .map(|c| (c.start, c.end))
         .collect();
+    pseudo.sort_unstable();
+    let mut furthest = Vec::with_capacity(pseudo.len());
+    let mut reach = 0;
+    for &(_, end) in &pseudo {
+        reach = reach.max(end);
+        furthest.push(reach);
+    }
     cues.retain(|c| {
-        c.cue == Cue::Pseudo
-            || c.cue == Cue::Terminator
-            || !pseudo.iter().any(|&(s, e)| s <= c.start && c.end <= e)
+        if c.cue == Cue::Pseudo || c.cue == Cue::Terminator {
+            return true;
+        }
+        let before = pseudo.partition_point(|&(s, _)| s <= c.start);
+        before == 0 || furthest[before - 1] < c.end
     });
 }
 
