@@ -194,3 +194,24 @@ fn save_fixture_appends_a_case_the_suite_can_run() {
         .code(1)
         .stdout(predicate::str::contains("2 fixtures: 1 passed, 1 failed"));
 }
+
+#[test]
+fn save_fixture_refuses_a_duplicate_id() {
+    let dir = common::rules_dir(&[]);
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("f.toml");
+    let save = |expect_code: i32| {
+        triage()
+            .args(["check", "--save-fixture"])
+            .arg(&file)
+            .args(["--fixture-id", "case-1", "--rules"])
+            .arg(dir.path())
+            .arg("hacked")
+            .assert()
+            .code(expect_code)
+    };
+    save(0);
+    save(2).stderr(predicate::str::contains(
+        "a case with id \"case-1\" is already there",
+    ));
+}

@@ -111,6 +111,14 @@ fn save_fixture(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
     };
+    if let Some(id) = id {
+        if existing.contains(&format!("id = \"{id}\"")) {
+            return Err(format!(
+                "{}: a case with id {id:?} is already there",
+                path.display()
+            ));
+        }
+    }
     let id = id.map_or_else(|| next_id(path, &existing), str::to_owned);
     let case = SavedCase {
         id: &id,

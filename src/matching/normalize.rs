@@ -86,6 +86,13 @@ pub fn normalize_into(src: &str, out: &mut Normalized) {
                 }
                 _ => {
                     flush(&mut gap, out);
+                    // `e` followed by a combining accent composes with it (NFKC over the cluster).
+                    let end = cluster_end(src, i + 1);
+                    if end > i + 1 {
+                        push_folded(&src[i..end], i, out);
+                        i = end;
+                        continue;
+                    }
                     out.text.push(b.to_ascii_lowercase() as char);
                     out.map.push(i as u32);
                 }
@@ -121,20 +128,10 @@ pub fn normalize_into(src: &str, out: &mut Normalized) {
                     out.map.push(i as u32);
                 }
                 _ => {
-                    for folded in std::iter::once(c).nfkc() {
-                        if is_dash(folded) || folded.is_whitespace() {
-                            out.text.push(' ');
-                            out.map.push(i as u32);
-                            continue;
-                        }
-                        for lower in folded.to_lowercase() {
-                            let before = out.text.len();
-                            out.text.push(lower);
-                            for _ in before..out.text.len() {
-                                out.map.push(i as u32);
-                            }
-                        }
-                    }
+                    let end = cluster_end(src, i + len);
+                    push_folded(&src[i..end], i, out);
+                    i = end;
+                    continue;
                 }
             }
         }
@@ -142,6 +139,35 @@ pub fn normalize_into(src: &str, out: &mut Normalized) {
     }
     flush(&mut gap, out);
     out.map.push(src.len() as u32);
+}
+
+/// End of the combining marks that follow byte `at` (where a character cluster ends).
+fn cluster_end(src: &str, mut at: usize) -> usize {
+    while src.as_bytes().get(at).is_some_and(|&b| b >= 0x80) {
+        match src[at..].chars().next() {
+            Some(c) if unicode_normalization::char::is_combining_mark(c) => at += c.len_utf8(),
+            _ => break,
+        }
+    }
+    at
+}
+
+/// Appends the NFKC, lower-cased form of one character cluster, all mapped to its start.
+fn push_folded(cluster: &str, at: usize, out: &mut Normalized) {
+    for folded in cluster.nfkc() {
+        if is_dash(folded) || folded.is_whitespace() {
+            out.text.push(' ');
+            out.map.push(at as u32);
+            continue;
+        }
+        for lower in folded.to_lowercase() {
+            let before = out.text.len();
+            out.text.push(lower);
+            for _ in before..out.text.len() {
+                out.map.push(at as u32);
+            }
+        }
+    }
 }
 
 /// Normalises a pattern or any short string into a fresh `String`, trimmed.
@@ -208,6 +234,12 @@ mod tests {
             "ubuntu"
         );
         assert_eq!(norm("STRASSE \u{00C9}T\u{00C9}"), "strasse été");
+    }
+
+    #[test]
+    fn combining_accents_compose() {
+        assert_eq!(norm("cafe\u{301} CAFE\u{301}"), "café café");
+        assert_eq!(norm("cafe\u{301}"), norm("caf\u{e9}"));
     }
 
     #[test]
