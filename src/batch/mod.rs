@@ -700,34 +700,29 @@ fn render_row(
             }
         );
     }
-    // Text of the ticket: the first text column is the subject when there are several.
-    let texts: Vec<Cow<'_, str>> = ctx
-        .plan
-        .text
-        .iter()
-        .map(|&i| {
-            let (s, d) = decode(record.get(i).unwrap_or_default());
-            decoded_any |= d;
-            s
+    // Text of the ticket: the first text column is the subject when there are several. No
+    // per-row allocation unless a field needs decoding or more than two columns are joined.
+    let text = |n: usize| {
+        ctx.plan.text.get(n).map_or(Cow::Borrowed(""), |&i| {
+            decode(record.get(i).unwrap_or_default()).0
         })
-        .collect();
-    let (subject, description): (&str, &str) = match texts.as_slice() {
-        [] => ("", ""),
-        [only] => ("", only),
-        [subject, description] => (subject, description),
-        [subject, rest @ ..] => {
+    };
+    let (subject, description): (Cow<'_, str>, Cow<'_, str>) = match ctx.plan.text.len() {
+        0 | 1 => (Cow::Borrowed(""), text(0)),
+        2 => (text(0), text(1)),
+        n => {
             scratch.joined.clear();
-            for (i, t) in rest.iter().enumerate() {
-                if i > 0 {
+            for k in 1..n {
+                if k > 1 {
                     scratch.joined.push_str("\n\n");
                 }
-                scratch.joined.push_str(t);
+                scratch.joined.push_str(&text(k));
             }
-            (subject, scratch.joined.as_str())
+            (text(0), Cow::Borrowed(scratch.joined.as_str()))
         }
     };
-    let (subject, cut_s) = clip(subject, ctx.max_text);
-    let (description, cut_d) = clip(description, ctx.max_text);
+    let (subject, cut_s) = clip(&subject, ctx.max_text);
+    let (description, cut_d) = clip(&description, ctx.max_text);
     if cut_s || cut_d {
         if !scratch.error.is_empty() {
             scratch.error.push_str("; ");
@@ -755,7 +750,6 @@ fn render_row(
             "internal error while classifying this row (please report it); default label given",
         );
     }
-    drop(texts);
 
     let label = verdict.label_name(rules);
     if let Some(l) = verdict.label {
@@ -767,14 +761,13 @@ fn render_row(
     }
     stats.review += u64::from(verdict.review);
     stats.errors += u64::from(!scratch.error.is_empty());
-    stats.decoded +=
-        u64::from(decoded_any || record.iter().any(|f| std::str::from_utf8(f).is_err()));
 
     match sink {
         Sink::Csv(w) => {
             let result: csv::Result<()> = (|| {
                 for i in 0..record.len().max(ctx.header.len()) {
-                    let (value, _) = decode(record.get(i).unwrap_or_default());
+                    let (value, decoded) = decode(record.get(i).unwrap_or_default());
+                    decoded_any |= decoded;
                     w.write_field(value.as_bytes())?;
                 }
                 w.write_field(label)?;
@@ -823,7 +816,8 @@ fn render_row(
                         extra.as_str()
                     }
                 };
-                let (value, _) = decode(record.get(i).unwrap_or_default());
+                let (value, decoded) = decode(record.get(i).unwrap_or_default());
+                decoded_any |= decoded;
                 member(out, k, &value.as_ref());
             }
             let categories: Vec<&str> = verdict
@@ -849,6 +843,8 @@ fn render_row(
             out.extend_from_slice(b"}\n");
         }
     }
+    // Every field was decoded once above, for the output: count rows that needed Windows-1252.
+    stats.decoded += u64::from(decoded_any);
 }
 
 /// Serialising a value of any type through one `&dyn` parameter.
