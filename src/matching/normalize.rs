@@ -51,6 +51,12 @@ fn is_dash(c: char) -> bool {
     )
 }
 
+/// An ASCII byte kept as it is (up to case): not whitespace, not a dash.
+#[inline]
+fn is_plain_ascii(b: u8) -> bool {
+    b.is_ascii() && !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c | b'-')
+}
+
 /// Normalises `src` into `out` (cleared first), reusing its buffers.
 pub fn normalize_into(src: &str, out: &mut Normalized) {
     out.text.clear();
@@ -86,6 +92,24 @@ pub fn normalize_into(src: &str, out: &mut Normalized) {
                 }
                 _ => {
                     flush(&mut gap, out);
+                    // Fast path: a run of plain ASCII is copied and lower-cased in bulk. Its
+                    // last byte is left to the general path when a non-ASCII character follows,
+                    // which may be a combining accent composing with it.
+                    let mut run_end = i + 1;
+                    while bytes.get(run_end).is_some_and(|&b| is_plain_ascii(b)) {
+                        run_end += 1;
+                    }
+                    if bytes.get(run_end).is_some_and(|&b| b >= 0x80) {
+                        run_end -= 1;
+                    }
+                    if run_end > i {
+                        let at = out.text.len();
+                        out.text.push_str(&src[i..run_end]);
+                        out.text[at..].make_ascii_lowercase();
+                        out.map.extend(i as u32..run_end as u32);
+                        i = run_end;
+                        continue;
+                    }
                     // `e` followed by a combining accent composes with it (NFKC over the cluster).
                     let end = cluster_end(src, i + 1);
                     if end > i + 1 {
@@ -240,6 +264,8 @@ mod tests {
     fn combining_accents_compose() {
         assert_eq!(norm("cafe\u{301} CAFE\u{301}"), "café café");
         assert_eq!(norm("cafe\u{301}"), norm("caf\u{e9}"));
+        // An accent after a run of plain ASCII composes with the run's last letter only.
+        assert_eq!(norm("XCAFE\u{301}S ok"), "xcaf\u{e9}s ok");
     }
 
     #[test]
