@@ -963,7 +963,36 @@ fn compile_zones(decl: &ZonesDecl, cx: &mut Ctx) -> ZoneDetector {
             }
         }
     }
-    ZoneDetector { kinds }
+    // Link patterns: a regex, or a literal that marks the whole run of non-spaces holding it.
+    let mut link_sources = Vec::new();
+    for p in &decl.link {
+        let raw = p.get_ref();
+        let source = match raw.strip_prefix("re:") {
+            Some(re) => re.to_owned(),
+            None if raw.trim().is_empty() => {
+                cx.err(p, LoadErrorKind::EmptyPattern);
+                continue;
+            }
+            None => format!(r"\S*{}\S*", regex::escape(raw.trim())),
+        };
+        if let Err(kind) = check_regex(&source) {
+            cx.err(p, kind);
+            continue;
+        }
+        link_sources.push(format!("(?:{source})"));
+    }
+    let links = if link_sources.is_empty() {
+        None
+    } else {
+        match build_regex(&link_sources.join("|")) {
+            Ok(regex) => Some(regex),
+            Err(e) => {
+                cx.errors.push(cx.file.error(0, e));
+                None
+            }
+        }
+    };
+    ZoneDetector { kinds, links }
 }
 
 #[cfg(test)]

@@ -57,15 +57,19 @@ pub enum Zone {
     Signature,
     /// Legal or security disclaimers.
     Disclaimer,
+    /// Inside a web address: `docs…/ubuntu-1804-and-2004`, `wordpress.org/…` name things the
+    /// customer is not describing.
+    Link,
 }
 
 impl Zone {
-    pub const ALL: [Zone; 5] = [
+    pub const ALL: [Zone; 6] = [
         Zone::Body,
         Zone::Log,
         Zone::Quote,
         Zone::Signature,
         Zone::Disclaimer,
+        Zone::Link,
     ];
     pub(crate) fn bit(self) -> u8 {
         1 << (self as u8)
@@ -77,6 +81,7 @@ impl Zone {
             Zone::Quote => "quote",
             Zone::Signature => "signature",
             Zone::Disclaimer => "disclaimer",
+            Zone::Link => "link",
         }
     }
     pub fn parse(s: &str) -> Option<Zone> {

@@ -203,6 +203,34 @@ fn zones_keep_boilerplate_out() {
 }
 
 #[test]
+fn words_inside_web_addresses_do_not_fire() {
+    let r = common::mini();
+    let url = "https://docs.example.com/guides/install-on-ubuntu-1804-and-centos";
+    let text = format!("Serial console broken, I followed {url} to set it up.");
+    let v = classify(&r, "", &text);
+    assert_eq!(v.category_name(&r), Some("platform"));
+    let ubuntu = v
+        .entities
+        .iter()
+        .find(|e| &text[e.start..e.end] == "ubuntu")
+        .expect("mention inside the link is still extracted");
+    assert_eq!(ubuntu.zone, Zone::Link);
+    // A literal link marker covers the whole run of non-spaces around it.
+    assert_eq!(
+        category(
+            &r,
+            "Serial console broken, see www.example.com/hacked-howto"
+        ),
+        "platform"
+    );
+    // Outside the address the same words count.
+    assert_eq!(
+        category(&r, "see https://example.com/faq our ubuntu 18.04 box"),
+        "distro"
+    );
+}
+
+#[test]
 fn log_lines_only_feed_rules_that_ask_for_them() {
     let r = common::mini();
     let text = "The app is down.\n[   12.345678] php: error loading module\n[   12.400000] malware scanner started";

@@ -20,10 +20,12 @@ pub(crate) enum Marker {
     LogLine,
 }
 
-/// Compiled zone markers: one alternation per marker kind, indexed by `Marker as usize`.
+/// Compiled zone markers: one alternation per marker kind, indexed by `Marker as usize`, and
+/// the alternation of inline link patterns.
 #[derive(Debug)]
 pub(crate) struct ZoneDetector {
     pub kinds: [Option<Regex>; 5],
+    pub links: Option<Regex>,
 }
 
 /// Longest line (in words) that can still belong to a signature block.
@@ -54,6 +56,30 @@ impl ZoneDetector {
     /// Finds the non-body zones of `text`, appending them to `out` in order.
     pub fn detect(&self, text: &str, out: &mut Vec<ZoneSpan>) {
         out.clear();
+        self.detect_lines(text, out);
+        self.add_links(text, out);
+    }
+
+    /// Web addresses in the customer's own lines become link zones; `out` stays in text order.
+    fn add_links(&self, text: &str, out: &mut Vec<ZoneSpan>) {
+        let Some(links) = &self.links else { return };
+        let line_zones = out.len();
+        for m in links.find_iter(text.as_bytes()) {
+            if !m.is_empty() && zone_at(&out[..line_zones], m.start() as u32) == Zone::Body {
+                out.push(ZoneSpan {
+                    start: m.start() as u32,
+                    end: m.end() as u32,
+                    zone: Zone::Link,
+                });
+            }
+        }
+        if out.len() > line_zones {
+            out.sort_unstable_by_key(|z| z.start);
+        }
+    }
+
+    /// The zones that whole lines fall in.
+    fn detect_lines(&self, text: &str, out: &mut Vec<ZoneSpan>) {
         if self.kinds.iter().all(Option::is_none) {
             return;
         }

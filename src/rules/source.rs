@@ -148,6 +148,9 @@ pub struct ZonesDecl {
     pub disclaimer: Vec<Text>,
     #[serde(default)]
     pub log_line: Vec<Text>,
+    /// Spans inside a line (web addresses) whose words are not the customer's description.
+    #[serde(default)]
+    pub link: Vec<Text>,
 }
 
 /// `lists.toml`: named pattern lists that rules reference as `@name`.

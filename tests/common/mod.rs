@@ -185,6 +185,7 @@ quote_header = ['re:^on .{1,200} wrote:$']
 signature = ["--", "best regards", "thanks"]
 disclaimer = ["security notice", "intended recipient"]
 log_line = ['re:^\s*\[\s*\d+\.\d+\]', 're:^\s*\d{4}-\d{2}-\d{2} ']
+link = ['re:\bhttps?://\S+', 'www.']
 "#;
 
 /// Writes the mini rules into a fresh temporary directory, with `overrides` as
