@@ -177,6 +177,11 @@ impl RuleSet {
                 if p.need_right && word_at(norm, e) {
                     continue;
                 }
+                if p.need_right
+                    && names_a_resource(text.get(scan.norm.original_span(s, e).1..).unwrap_or(""))
+                {
+                    continue;
+                }
                 if p.digits_after {
                     if norm[e..].chars().next().is_some_and(char::is_alphabetic) {
                         continue;
@@ -470,6 +475,34 @@ impl RuleSet {
     }
 }
 
+/// Whether the text right after a matched word makes it part of a resource or host name:
+/// `pip-legacy-01`, `mysql-prod-02`, `wordpress_web_3` (a separator, a word with a letter, a
+/// separator, a number). Versions (`php-8.2`, `httpd-tools-2.4`, `python-3-11`) and compounds
+/// (`php-fpm`) are not.
+fn names_a_resource(after: &str) -> bool {
+    let b = after.as_bytes();
+    if !matches!(b.first(), Some(b'-' | b'_')) {
+        return false;
+    }
+    let word_len = b[1..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    let word = &b[1..1 + word_len];
+    if !word.iter().any(u8::is_ascii_alphabetic)
+        || !matches!(b.get(1 + word_len), Some(b'-' | b'_'))
+    {
+        return false;
+    }
+    // A number, not a version: `-prod-02`, but not `-tools-2.4`.
+    let digits = b[2 + word_len..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let after = 2 + word_len + digits;
+    digits > 0 && !(b.get(after) == Some(&b'.') && b.get(after + 1).is_some_and(u8::is_ascii_digit))
+}
+
 /// A match of a positive slot of a rule: counted (live) or kept out (negated, wrong zone).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Candidate {
@@ -535,4 +568,36 @@ fn push_evidence(
         zone: hit.zone,
         counted,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_a_resource;
+
+    #[test]
+    fn resource_names_are_told_from_versions_and_compounds() {
+        for name in [
+            "-legacy-01",
+            "-legacy-01.",
+            "-prod-02 is down",
+            "_web_3",
+            "-vm1-7",
+        ] {
+            assert!(names_a_resource(name), "{name}");
+        }
+        for other in [
+            "-fpm",
+            "-8.2",
+            "-3-11",
+            "-fpm-8.2",
+            "-tools-2.4.57",
+            " fails",
+            "",
+            "-",
+            "-prod-",
+            "-prod-x",
+        ] {
+            assert!(!names_a_resource(other), "{other}");
+        }
+    }
 }
