@@ -203,9 +203,33 @@ fn zones_keep_boilerplate_out() {
 }
 
 #[test]
+fn a_quoted_message_pasted_first_ends_at_a_separator() {
+    let r = common::mini();
+    // The vendor's reply is pasted on top; the customer's own words follow the separator.
+    let text =
+        "On Mon, 3 Nov 2025, Vendor wrote:\nplease reboot\n-----\nour box was hacked overnight";
+    assert_eq!(category(&r, text), "security");
+    // A reply quoted below the customer's words stays quoted to the end, separators and all.
+    let text = "Serial console shows nothing.\n\nOn Mon, 3 Nov 2025, Bob wrote:\nhello\n-----\nour box was hacked";
+    assert_eq!(category(&r, text), "platform");
+}
+
+#[test]
+fn host_names_holding_a_distribution_are_not_mentions() {
+    let r = common::mini();
+    let v = classify(
+        &r,
+        "",
+        "Serial console broken on app-centos-7 and web-ubuntu-18",
+    );
+    assert!(v.entities.is_empty(), "{:?}", v.entities);
+    assert_eq!(category(&r, "Serial console broken on centos 7"), "distro");
+}
+
+#[test]
 fn words_inside_web_addresses_do_not_fire() {
     let r = common::mini();
-    let url = "https://docs.example.com/guides/install-on-ubuntu-1804-and-centos";
+    let url = "https://docs.example.com/guides/ubuntu-1804-and-centos";
     let text = format!("Serial console broken, I followed {url} to set it up.");
     let v = classify(&r, "", &text);
     assert_eq!(v.category_name(&r), Some("platform"));

@@ -186,11 +186,18 @@ impl RuleSet {
                     if norm[e..].chars().next().is_some_and(char::is_alphabetic) {
                         continue;
                     }
-                    // `centos-web-01`, `kali_vm`: a host or resource name, not the system.
-                    let orig_end = scan.norm.original_span(s, e).1;
+                    // `centos-web-01`, `kali_vm`, `app-deb-14`: a host or resource name, not the
+                    // system.
+                    let (orig_start, orig_end) = scan.norm.original_span(s, e);
                     let mut after = text.get(orig_end..).unwrap_or_default().chars();
                     if matches!(after.next(), Some('-' | '_'))
                         && after.next().is_some_and(char::is_alphabetic)
+                    {
+                        continue;
+                    }
+                    let mut before = text.get(..orig_start).unwrap_or_default().chars().rev();
+                    if matches!(before.next(), Some('-' | '_'))
+                        && before.next().is_some_and(char::is_alphanumeric)
                     {
                         continue;
                     }

@@ -85,6 +85,10 @@ impl ZoneDetector {
         }
         let mut state = State::Body;
         let mut after_break = false;
+        // Whether the customer has written anything yet: a quoted message pasted first (a vendor's
+        // reply, then "-----", then the customer's question) ends at a separator line.
+        let mut wrote_before = false;
+        let mut quote_on_top = false;
         let mut offset = 0usize;
         for line in text.split_inclusive('\n') {
             let start = offset;
@@ -107,6 +111,11 @@ impl ZoneDetector {
                     State::Quote
                 };
             }
+            if state == State::Quote && quote_on_top && is_separator(content) {
+                state = State::Body;
+                quote_on_top = false;
+                continue;
+            }
             // Signatures are short lines; a paragraph of prose after a sign-off ("Thanks" at the
             // top of a ticket) is the customer writing again. (Long promo lines inside the
             // signature paragraph stay in it.)
@@ -125,6 +134,7 @@ impl ZoneDetector {
                 Some(Zone::Quote)
             } else if is(Marker::QuoteHeader) {
                 state = State::QuoteHeader;
+                quote_on_top = !wrote_before;
                 Some(Zone::Quote)
             } else if is(Marker::QuotePrefix) {
                 Some(Zone::Quote)
@@ -147,6 +157,9 @@ impl ZoneDetector {
                 }
                 is(Marker::LogLine).then_some(Zone::Log)
             };
+            if zone.is_none() && !blank {
+                wrote_before = true;
+            }
             if let Some(zone) = zone {
                 match out.last_mut() {
                     Some(last) if last.zone == zone && last.end as usize == start => {
@@ -161,6 +174,12 @@ impl ZoneDetector {
             }
         }
     }
+}
+
+/// A line of only dashes, underscores or equals signs (at least three).
+fn is_separator(line: &str) -> bool {
+    let line = line.trim();
+    line.len() >= 3 && line.bytes().all(|b| matches!(b, b'-' | b'_' | b'='))
 }
 
 /// The zone of original byte `at`, given the field's non-body zones in order.
