@@ -209,6 +209,14 @@ fn a_quoted_message_pasted_first_ends_at_a_separator() {
     let text =
         "On Mon, 3 Nov 2025, Vendor wrote:\nplease reboot\n-----\nour box was hacked overnight";
     assert_eq!(category(&r, text), "security");
+    // Nothing but a quoted message: it is the problem statement.
+    assert_eq!(
+        category(
+            &r,
+            "On Mon, 3 Nov 2025, Bob wrote:\nour box was hacked overnight"
+        ),
+        "security"
+    );
     // A reply quoted below the customer's words stays quoted to the end, separators and all.
     let text = "Serial console shows nothing.\n\nOn Mon, 3 Nov 2025, Bob wrote:\nhello\n-----\nour box was hacked";
     assert_eq!(category(&r, text), "platform");

@@ -89,6 +89,7 @@ impl ZoneDetector {
         // reply, then "-----", then the customer's question) ends at a separator line.
         let mut wrote_before = false;
         let mut quote_on_top = false;
+        let mut quoted_from_top = false;
         let mut offset = 0usize;
         for line in text.split_inclusive('\n') {
             let start = offset;
@@ -135,6 +136,7 @@ impl ZoneDetector {
             } else if is(Marker::QuoteHeader) {
                 state = State::QuoteHeader;
                 quote_on_top = !wrote_before;
+                quoted_from_top |= quote_on_top;
                 Some(Zone::Quote)
             } else if is(Marker::QuotePrefix) {
                 Some(Zone::Quote)
@@ -172,6 +174,11 @@ impl ZoneDetector {
                     }),
                 }
             }
+        }
+        // Nothing but a quoted message (a forwarded or pasted e-mail with no word of the
+        // customer's own): that message is the problem statement.
+        if quoted_from_top && !wrote_before {
+            out.retain(|z| z.zone != Zone::Quote);
         }
     }
 }
