@@ -263,6 +263,18 @@ fn words_inside_web_addresses_do_not_fire() {
 }
 
 #[test]
+fn a_long_line_inside_a_signature_paragraph_stays_in_the_signature() {
+    let r = common::mini();
+    // Only the first line of a paragraph after the sign-off can be the customer writing again.
+    let text = "Serial console shows nothing.\n\nBest regards\nFelix\n\nIMPORTANT: read this\n\
+                accounts that were hacked or abused must be reported to the security team at once, thanks";
+    assert_eq!(category(&r, text), "platform");
+    let text = "Serial console shows nothing.\n\nthanks\n\n\
+                Also, one more thing: I think our box was hacked last night by someone from outside";
+    assert_eq!(category(&r, text), "security");
+}
+
+#[test]
 fn log_lines_only_feed_rules_that_ask_for_them() {
     let r = common::mini();
     let text = "The app is down.\n[   12.345678] php: error loading module\n[   12.400000] malware scanner started";

@@ -123,8 +123,13 @@ impl ZoneDetector {
             if state == State::Signature {
                 if blank {
                     after_break = true;
-                } else if after_break && content.split_whitespace().count() > SIGNATURE_MAX_WORDS {
-                    state = State::Body;
+                } else {
+                    // Only the first line of a paragraph can start the customer writing again;
+                    // later lines belong to whatever that paragraph is (a disclaimer, say).
+                    if after_break && content.split_whitespace().count() > SIGNATURE_MAX_WORDS {
+                        state = State::Body;
+                    }
+                    after_break = false;
                 }
             }
             if state == State::QuotePrefixed && !blank && !is(Marker::QuotePrefix) {
