@@ -4,6 +4,9 @@
 
 mod check;
 mod classify;
+mod coverage;
+mod diff;
+mod lint;
 mod render;
 mod test;
 
@@ -33,6 +36,15 @@ enum Command {
     Test(test::Args),
     /// Label every row of helpdesk CSV exports (CSV or JSON Lines out).
     Classify(classify::Args),
+    /// Compare two rule sets on exports or fixtures: label matrix, category moves, changed
+    /// tickets. Exit 1 when something changed.
+    Diff(diff::Args),
+    /// Check rules for what loading cannot see: unexercised, redundant or conflicting rules,
+    /// cross-label terms, negation opt-outs, broad rules, slow regexes. Exit 1 on an error.
+    Lint(lint::Args),
+    /// How the rules cover unlabelled exports: per rule and category, and frequent words of
+    /// uncovered tickets.
+    Coverage(coverage::Args),
 }
 
 /// Options every command shares.
@@ -78,5 +90,8 @@ pub fn run() -> i32 {
         Command::Check(args) => check::run(args),
         Command::Test(args) => test::run(args),
         Command::Classify(args) => classify::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Lint(args) => lint::run(args),
+        Command::Coverage(args) => coverage::run(args),
     }
 }
