@@ -740,7 +740,7 @@ fn negation(rules: &RuleSet, views: &[RuleView<'_>], out: &mut Vec<Finding>) {
                     continue;
                 }
                 let direction = match (f, b) {
-                    (true, true) => "around",
+                    (true, true) => "before and after",
                     (true, false) => "after",
                     _ => "before",
                 };
@@ -755,15 +755,18 @@ fn negation(rules: &RuleSet, views: &[RuleView<'_>], out: &mut Vec<Finding>) {
         }
     }
     for (t, direction, rule_ids) in self_negating.into_values() {
+        let mut named = rule_ids.first().copied().unwrap_or_default().to_owned();
+        if rule_ids.len() > 1 {
+            named.push_str(&format!(" (and {} more rules)", rule_ids.len() - 1));
+        }
         out.push(Finding::new(
             "self-negating",
             Severity::Warning,
             &t.at,
             rule_ids.first().copied(),
             format!(
-                "{:?} holds a live negation cue that negates the other terms {direction} it (within the negation window) of {}: such tickets miss the rule",
-                t.raw,
-                rule_ids.join(", ")
+                "{:?} carries a live negation cue that negates what comes {direction} it within the negation window, including the terms it must combine with in {named}: such tickets miss the rule",
+                t.raw
             ),
             "hide the cue with a `pseudo` phrase in language.toml, or set `negatable = false` on the rule",
         ));
