@@ -102,6 +102,7 @@ fn a_rules_change_is_reported_exactly() {
     assert_eq!(changes.len(), 2);
     let c = &changes[0];
     assert_eq!(c["id"], "T-1");
+    assert_eq!(c["verdict_changed"], true);
     assert_eq!(c["row"], 1);
     assert_eq!(c["input"], "<stdin>");
     assert_eq!(
@@ -170,11 +171,11 @@ fn text_and_csv_reports_list_the_same_changes() {
     let mut reader = csv::Reader::from_reader(out.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2);
-    assert_eq!(&rows[0][2], "T-1");
-    assert_eq!(&rows[0][8], "security.compromise");
-    assert_eq!(&rows[1][2], "T-5");
+    assert_eq!((&rows[0][0], &rows[0][3]), ("verdict", "T-1"));
+    assert_eq!(&rows[0][9], "security.compromise");
+    assert_eq!(&rows[1][3], "T-5");
     assert_eq!(
-        &rows[1][11],
+        &rows[1][12],
         "description: \">>nginx<< returns 502 since this morning\""
     );
 }
@@ -213,6 +214,35 @@ fn a_change_that_keeps_every_verdict_counts_as_rules_only() {
         (r["changed"].as_u64(), r["rules_only"].as_u64()),
         (Some(0), Some(1))
     );
+    assert_eq!(
+        r["rule_changes"],
+        serde_json::json!([]),
+        "listed only when asked"
+    );
+
+    let (code, out, _) = diff(
+        old.path(),
+        new.path(),
+        &["--format", "json", "--rule-changes"],
+        EXPORT,
+    );
+    assert_eq!(code, Some(0), "the verdicts did not change");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let c = &r["rule_changes"][0];
+    assert_eq!(c["id"], "T-3");
+    assert_eq!(c["verdict_changed"], false);
+    assert_eq!(
+        (&c["old_category"], &c["new_category"]),
+        (&Value::from("distro"), &Value::from("distro"))
+    );
+    assert_eq!(c["rules_appeared"], serde_json::json!(["platform.vm"]));
+    assert_eq!(
+        (&c["decisive_side"], &c["decisive_rule"]),
+        (&Value::from("new"), &Value::from("platform.vm"))
+    );
+    assert_eq!(c["snippet"]["matched"], "VM");
+    let (_, out, _) = diff(old.path(), new.path(), &["--rule-changes"], EXPORT);
+    assert!(out.contains("\nSame verdict, other rules\n  T-3 (<stdin> row 3)\n    vendor-referral/distro → vendor-referral/distro\n    rules: +platform.vm\n"), "{out}");
 }
 
 #[test]

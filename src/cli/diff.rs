@@ -6,7 +6,7 @@ use super::{fail, load_rules, RulesArg, EXIT_FINDINGS, EXIT_OK};
 use std::path::{Path, PathBuf};
 use triage::batch::{BatchConfig, BatchError};
 use triage::fixtures::load_fixtures;
-use triage::tuning::diff::{diff_exports, diff_fixtures, Change, DiffReport};
+use triage::tuning::diff::{diff_exports, diff_fixtures, Change, DiffOptions, DiffReport, Side};
 use triage::tuning::RuleSetInfo;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -28,6 +28,9 @@ pub struct Args {
     /// newly pass or newly fail.
     #[arg(long, value_name = "PATH", num_args = 0.., conflicts_with = "inputs")]
     fixtures: Option<Vec<PathBuf>>,
+    /// Also list tickets whose verdict stayed but whose fired rules changed.
+    #[arg(long = "rule-changes")]
+    rule_changes: bool,
     /// Report format. `csv` writes one row per changed ticket (the counts go to standard error).
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -53,6 +56,9 @@ pub fn run(args: Args) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    let opts = DiffOptions {
+        rule_changes: args.rule_changes,
+    };
     let old_info = RuleSetInfo::new(&old, source_name(args.rules.rules.as_deref()));
     let new_info = RuleSetInfo::new(&new, source_name(Some(&args.against)));
     let report = match &args.fixtures {
@@ -73,7 +79,7 @@ pub fn run(args: Args) -> i32 {
             if fixtures.is_empty() {
                 return fail("no fixtures found (looked for *.toml files with [[case]] entries)");
             }
-            diff_fixtures((&old, old_info), (&new, new_info), &fixtures)
+            diff_fixtures((&old, old_info), (&new, new_info), opts, &fixtures)
         }
         None => {
             let inputs = match open_inputs(&args.inputs) {
@@ -89,6 +95,7 @@ pub fn run(args: Args) -> i32 {
             let result = diff_exports(
                 (&old, old_info),
                 (&new, new_info),
+                opts,
                 inputs,
                 &cfg,
                 &bar,
@@ -206,6 +213,12 @@ fn text(r: &DiffReport, style: Style) -> String {
             out.push_str(&change_text(c, style));
         }
     }
+    if !r.rule_changes.is_empty() {
+        out.push_str("\nSame verdict, other rules\n");
+        for c in &r.rule_changes {
+            out.push_str(&change_text(c, style));
+        }
+    }
     out
 }
 
@@ -237,8 +250,8 @@ fn change_text(c: &Change, style: Style) -> String {
     }
     if let Some(rule) = &c.decisive_rule {
         let side = match c.decisive_side {
-            triage::tuning::diff::Side::Old => "old",
-            triage::tuning::diff::Side::New => "new",
+            Side::Old => "old",
+            Side::New => "new",
         };
         out.push_str(&format!("    {side} {rule}"));
         if let Some(s) = &c.snippet {
@@ -260,6 +273,7 @@ fn csv_rows(r: &DiffReport) -> Result<String, String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let result = (|| -> csv::Result<()> {
         w.write_record([
+            "change",
             "input",
             "row",
             "id",
@@ -276,10 +290,10 @@ fn csv_rows(r: &DiffReport) -> Result<String, String> {
             "old_passed",
             "new_passed",
         ])?;
-        for c in &r.changes {
+        for c in r.changes.iter().chain(&r.rule_changes) {
             let side = match c.decisive_side {
-                triage::tuning::diff::Side::Old => "old",
-                triage::tuning::diff::Side::New => "new",
+                Side::Old => "old",
+                Side::New => "new",
             };
             let (expected, old_passed, new_passed) = match &c.fixture {
                 Some(f) => (
@@ -290,6 +304,11 @@ fn csv_rows(r: &DiffReport) -> Result<String, String> {
                 None => Default::default(),
             };
             w.write_record([
+                if c.verdict_changed {
+                    "verdict"
+                } else {
+                    "rules"
+                },
                 c.input.as_str(),
                 &c.row.to_string(),
                 &c.id,

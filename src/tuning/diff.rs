@@ -40,6 +40,8 @@ pub struct Change {
     pub row: u64,
     /// Value of the id column, else the row number (for fixtures: the fixture id).
     pub id: String,
+    /// False for a ticket whose verdict stayed while its fired rules changed.
+    pub verdict_changed: bool,
     pub old_label: String,
     pub old_category: Option<String>,
     pub new_label: String,
@@ -47,11 +49,13 @@ pub struct Change {
     /// Rules that fire with the new rules only, and with the old rules only.
     pub rules_appeared: Vec<String>,
     pub rules_disappeared: Vec<String>,
-    /// The side whose deciding rule explains the change: the new one when its deciding rule
-    /// is new (or the old one lost nothing), the old one when the old deciding rule no longer
-    /// fires or nothing decides any more.
+    /// The side whose rule explains the change. For a verdict change, the deciding rule: the
+    /// new one when it is new (or the old one still fires), the old one when it no longer
+    /// fires or nothing decides any more. For a rule change, the first rule that appeared
+    /// (new side), else the first that went away (old side).
     pub decisive_side: Side,
     pub decisive_rule: Option<String>,
+    /// The text around that rule's first counted match.
     pub snippet: Option<Snippet>,
     /// Only in a fixture diff.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,8 +96,11 @@ pub struct DiffReport {
     pub matrix: Vec<Vec<u64>>,
     /// Category moves, most rows first (unchanged categories are not listed).
     pub category_moves: Vec<CategoryMove>,
-    /// Every changed ticket, in input order.
+    /// Every ticket whose verdict changed, in input order.
     pub changes: Vec<Change>,
+    /// Tickets whose verdict stayed but whose fired rules changed, in input order: listed only
+    /// when asked ([`DiffOptions::rule_changes`]), else empty (`rules_only` counts them).
+    pub rule_changes: Vec<Change>,
     /// Set by a fixture diff.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixtures: Option<FixtureSummary>,
@@ -104,6 +111,13 @@ impl DiffReport {
     pub fn has_changes(&self) -> bool {
         self.changed > 0
     }
+}
+
+/// What a diff lists besides verdict changes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiffOptions {
+    /// Also list tickets whose verdict stayed but whose fired rules changed.
+    pub rule_changes: bool,
 }
 
 /// Label and category names of both rule sets, mapped to report indices.
@@ -151,10 +165,12 @@ struct DiffTally<'a> {
     matrix: Vec<u64>,
     moves: BTreeMap<(String, String), u64>,
     changes: Vec<Change>,
+    list_rule_changes: bool,
+    rule_changes: Vec<Change>,
 }
 
 impl<'a> DiffTally<'a> {
-    fn new(old: &'a RuleSet, new: &'a RuleSet, names: &'a Names) -> Self {
+    fn new(old: &'a RuleSet, new: &'a RuleSet, names: &'a Names, list_rule_changes: bool) -> Self {
         DiffTally {
             old,
             new,
@@ -165,6 +181,8 @@ impl<'a> DiffTally<'a> {
             matrix: vec![0; names.labels.len() * names.labels.len()],
             moves: BTreeMap::new(),
             changes: Vec::new(),
+            list_rule_changes,
+            rule_changes: Vec::new(),
         }
     }
 
@@ -179,9 +197,11 @@ impl<'a> DiffTally<'a> {
             *self.moves.entry(k).or_default() += n;
         }
         self.changes.append(&mut other.changes);
+        self.rule_changes.append(&mut other.rule_changes);
     }
 
-    /// Compares one row's verdicts; returns the change when there is one.
+    /// Compares one row's verdicts; returns the change when the verdict changed, or (when
+    /// rule changes are listed) when only the fired rules did.
     fn compare(&mut self, row: &TallyRow<'_>, old_v: &Verdict, new_v: &Verdict) -> Option<Change> {
         let (old, new) = (self.old, self.new);
         self.rows += 1;
@@ -198,59 +218,75 @@ impl<'a> DiffTally<'a> {
         self.matrix[li * self.names.labels.len() + lj] += 1;
         let old_cat = old_v.category_name(old);
         let new_cat = new_v.category_name(new);
-        if li == lj && old_cat == new_cat {
+        let verdict_changed = li != lj || old_cat != new_cat;
+        if verdict_changed {
+            self.changed += 1;
+            if old_cat != new_cat {
+                *self
+                    .moves
+                    .entry((
+                        old_cat.unwrap_or(NO_CATEGORY).to_owned(),
+                        new_cat.unwrap_or(NO_CATEGORY).to_owned(),
+                    ))
+                    .or_default() += 1;
+            }
+        } else {
             // Verdict rules are sorted by id: no allocation for the (common) unchanged row.
             let same_rules = old_v.rules.len() == new_v.rules.len()
                 && old_v.rules.iter().all(|r| {
                     self.names.old_to_new[r.0 as usize]
                         .is_some_and(|n| new_v.rules.binary_search(&n).is_ok())
                 });
-            self.rules_only += u64::from(!same_rules);
-            return None;
+            if same_rules {
+                return None;
+            }
+            self.rules_only += 1;
+            if !self.list_rule_changes {
+                return None;
+            }
         }
-        self.changed += 1;
-        let old_rules: Vec<&str> = old_v
+        let old_set: HashSet<&str> = old_v
             .rules
             .iter()
             .map(|&r| old.rule(r).id.as_str())
             .collect();
-        let new_rules: Vec<&str> = new_v
+        let new_set: HashSet<&str> = new_v
             .rules
             .iter()
             .map(|&r| new.rule(r).id.as_str())
             .collect();
-        if old_cat != new_cat {
-            *self
-                .moves
-                .entry((
-                    old_cat.unwrap_or(NO_CATEGORY).to_owned(),
-                    new_cat.unwrap_or(NO_CATEGORY).to_owned(),
-                ))
-                .or_default() += 1;
-        }
-        let old_set: HashSet<&str> = old_rules.iter().copied().collect();
-        let new_set: HashSet<&str> = new_rules.iter().copied().collect();
-        let appeared: Vec<String> = new_rules
+        let appeared: Vec<RuleId> = new_v
+            .rules
             .iter()
-            .filter(|r| !old_set.contains(*r))
-            .map(|r| (*r).to_owned())
+            .copied()
+            .filter(|&r| !old_set.contains(new.rule(r).id.as_str()))
             .collect();
-        let disappeared: Vec<String> = old_rules
+        let disappeared: Vec<RuleId> = old_v
+            .rules
             .iter()
-            .filter(|r| !new_set.contains(*r))
-            .map(|r| (*r).to_owned())
+            .copied()
+            .filter(|&r| !new_set.contains(old.rule(r).id.as_str()))
             .collect();
-        let new_decider = new_v.deciding_rule.map(|r| new.rule(r).id.as_str());
-        let old_decider = old_v.deciding_rule.map(|r| old.rule(r).id.as_str());
-        let side = match (new_decider, old_decider) {
-            (Some(n), _) if !old_set.contains(n) => Side::New,
-            (_, Some(o)) if !new_set.contains(o) => Side::Old,
-            (Some(_), _) => Side::New,
-            _ => Side::Old,
+        let (side, decider) = if verdict_changed {
+            // The deciding rule that explains the move: a new one, else one that went away.
+            let new_decider = new_v.deciding_rule;
+            let old_decider = old_v.deciding_rule;
+            match (new_decider, old_decider) {
+                (Some(n), _) if appeared.contains(&n) => (Side::New, Some(n)),
+                (_, Some(o)) if disappeared.contains(&o) => (Side::Old, Some(o)),
+                (Some(n), _) => (Side::New, Some(n)),
+                (None, o) => (Side::Old, o),
+            }
+        } else {
+            // Same verdict: the first rule that appeared, else the first that went away.
+            match (appeared.first(), disappeared.first()) {
+                (Some(&n), _) => (Side::New, Some(n)),
+                (None, o) => (Side::Old, o.copied()),
+            }
         };
-        let (decider, snippet) = match side {
-            Side::New => (new_decider, Snippet::deciding(new_v, row.ticket)),
-            Side::Old => (old_decider, Snippet::deciding(old_v, row.ticket)),
+        let (set, verdict) = match side {
+            Side::New => (new, new_v),
+            Side::Old => (old, old_v),
         };
         Some(Change {
             input: row.input.to_owned(),
@@ -259,17 +295,30 @@ impl<'a> DiffTally<'a> {
                 .id
                 .filter(|id| !id.is_empty())
                 .map_or_else(|| row.row.to_string(), str::to_owned),
+            verdict_changed,
             old_label: self.names.labels[li].clone(),
             old_category: old_cat.map(str::to_owned),
             new_label: self.names.labels[lj].clone(),
             new_category: new_cat.map(str::to_owned),
-            rules_appeared: appeared,
-            rules_disappeared: disappeared,
+            rules_appeared: appeared.iter().map(|&r| new.rule(r).id.clone()).collect(),
+            rules_disappeared: disappeared
+                .iter()
+                .map(|&r| old.rule(r).id.clone())
+                .collect(),
             decisive_side: side,
-            decisive_rule: decider.map(str::to_owned),
-            snippet,
+            decisive_rule: decider.map(|r| set.rule(r).id.clone()),
+            snippet: decider.and_then(|r| Snippet::of_rule(verdict, row.ticket, r)),
             fixture: None,
         })
+    }
+
+    /// Files a change under verdict changes or rule changes.
+    fn push(&mut self, change: Change) {
+        if change.verdict_changed {
+            self.changes.push(change);
+        } else {
+            self.rule_changes.push(change);
+        }
     }
 
     fn into_report(self, old: RuleSetInfo, new: RuleSetInfo) -> DiffReport {
@@ -294,6 +343,7 @@ impl<'a> DiffTally<'a> {
             matrix: self.matrix.chunks(n.max(1)).map(<[u64]>::to_vec).collect(),
             category_moves: moves,
             changes: self.changes,
+            rule_changes: self.rule_changes,
             fixtures: None,
         }
     }
@@ -307,12 +357,13 @@ impl Tally for DiffTally<'_> {
         self.matrix.iter_mut().for_each(|n| *n = 0);
         self.moves.clear();
         self.changes.clear();
+        self.rule_changes.clear();
     }
 
     fn add(&mut self, row: &TallyRow<'_>) {
         if let [old_v, new_v] = row.verdicts {
             if let Some(change) = self.compare(row, old_v, new_v) {
-                self.changes.push(change);
+                self.push(change);
             }
         }
     }
@@ -323,14 +374,15 @@ impl Tally for DiffTally<'_> {
 pub fn diff_exports(
     old: (&RuleSet, RuleSetInfo),
     new: (&RuleSet, RuleSetInfo),
+    opts: DiffOptions,
     inputs: Vec<InputSource>,
     cfg: &BatchConfig,
     progress: &dyn Progress,
     note: &mut dyn FnMut(String),
 ) -> Result<(DiffReport, Summary), BatchError> {
     let names = Names::new(old.0, new.0);
-    let mut total = DiffTally::new(old.0, new.0, &names);
-    let new_tally = || DiffTally::new(old.0, new.0, &names);
+    let mut total = DiffTally::new(old.0, new.0, &names, opts.rule_changes);
+    let new_tally = || DiffTally::new(old.0, new.0, &names, opts.rule_changes);
     let summary = batch::run_tally(
         &[old.0, new.0],
         inputs,
@@ -357,10 +409,11 @@ fn expectation(f: &Fixture) -> String {
 pub fn diff_fixtures(
     old: (&RuleSet, RuleSetInfo),
     new: (&RuleSet, RuleSetInfo),
+    opts: DiffOptions,
     fixtures: &[Fixture],
 ) -> DiffReport {
     let names = Names::new(old.0, new.0);
-    let mut tally = DiffTally::new(old.0, new.0, &names);
+    let mut tally = DiffTally::new(old.0, new.0, &names, opts.rule_changes);
     let old_eval = crate::fixtures::evaluate(old.0, fixtures);
     let new_eval = crate::fixtures::evaluate(new.0, fixtures);
     let mut summary = FixtureSummary {
@@ -398,7 +451,7 @@ pub fn diff_fixtures(
                 old_passed: o.passed(),
                 new_passed: n.passed(),
             });
-            tally.changes.push(change);
+            tally.push(change);
         }
     }
     let mut report = tally.into_report(old.1, new.1);

@@ -13,7 +13,7 @@ pub mod coverage;
 pub mod diff;
 pub mod lint;
 
-use crate::ruleset::{Field, RuleSet};
+use crate::ruleset::{Field, RuleId, RuleSet};
 use crate::verdict::{Ticket, Verdict};
 use serde::Serialize;
 
@@ -112,7 +112,11 @@ impl Snippet {
 
     /// The snippet of the first counted evidence of `verdict`'s deciding rule, if any.
     pub fn deciding(verdict: &Verdict, ticket: &Ticket<'_>) -> Option<Snippet> {
-        let rule = verdict.deciding_rule?;
+        Snippet::of_rule(verdict, ticket, verdict.deciding_rule?)
+    }
+
+    /// The snippet of the first counted evidence of `rule` in `verdict`, if any.
+    pub fn of_rule(verdict: &Verdict, ticket: &Ticket<'_>, rule: RuleId) -> Option<Snippet> {
         let e = verdict
             .evidence
             .iter()
