@@ -317,7 +317,7 @@ fn slow_and_unguarded_regexes() {
     );
     assert_eq!(
         found(&report, "unguarded-regex"),
-        [s("info", "security.regexes", "security.toml:13")]
+        [s("warning", "security.regexes", "security.toml:13")]
     );
 }
 
@@ -388,6 +388,7 @@ fn the_default_rules_lint_without_errors() {
     assert_eq!(report["errors"], 0);
     assert_eq!(report["checked"], serde_json::json!(["fixtures"]));
     for code in [
+        "unguarded-regex",
         "unexercised-rule",
         "redundant-rule",
         "conflicting-rule",

@@ -2,7 +2,7 @@
 
 use super::classify::{interrupt_flag, open_inputs, Bar, InputArgs, EXIT_INTERRUPTED};
 use super::render::Style;
-use super::{fail, RulesArg, EXIT_OK};
+use super::{fail, print_report, RulesArg, EXIT_OK};
 use std::path::PathBuf;
 use triage::batch::{BatchConfig, BatchError};
 use triage::tuning::coverage::{coverage, Candidate, CoverageReport};
@@ -73,9 +73,11 @@ pub fn run(args: Args) -> i32 {
             .map_err(|e| e.to_string()),
         Format::Csv => csv_rows(&report),
     };
-    match rendered {
-        Ok(s) => print!("{s}"),
-        Err(e) => return fail(format!("cannot write the report: {e}")),
+    if let Err(e) = rendered
+        .map_err(|e| format!("cannot write the report: {e}"))
+        .and_then(|s| print_report(&s))
+    {
+        return fail(e);
     }
     EXIT_OK
 }

@@ -2,7 +2,7 @@
 
 use super::classify::{interrupt_flag, open_inputs, Bar, InputArgs, EXIT_INTERRUPTED};
 use super::render::Style;
-use super::{fail, load_rules, RulesArg, EXIT_FINDINGS, EXIT_OK};
+use super::{fail, load_rules, print_report, RulesArg, EXIT_FINDINGS, EXIT_OK};
 use std::path::{Path, PathBuf};
 use triage::batch::{BatchConfig, BatchError};
 use triage::fixtures::load_fixtures;
@@ -124,9 +124,11 @@ pub fn run(args: Args) -> i32 {
             csv_rows(&report)
         }
     };
-    match rendered {
-        Ok(s) => print!("{s}"),
-        Err(e) => return fail(format!("cannot write the report: {e}")),
+    if let Err(e) = rendered
+        .map_err(|e| format!("cannot write the report: {e}"))
+        .and_then(|s| print_report(&s))
+    {
+        return fail(e);
     }
     if report.has_changes() {
         EXIT_FINDINGS

@@ -72,6 +72,19 @@ pub fn load_rules(dir: Option<&Path>) -> Result<RuleSet, String> {
     })
 }
 
+/// Writes a report to standard output. A reader that went away (`| head`) is not an error:
+/// the rest of the report is simply not written.
+pub fn print_report(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the report: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Prints an error for people and returns the error exit status.
 pub fn fail(message: impl std::fmt::Display) -> i32 {
     eprintln!("triage: error: {message}");

@@ -13,7 +13,7 @@
 //! | `broad-rule` | warning | with a sample: the rule fires on more than the `broad` share of rows |
 //! | `silent-rule` | info | with a sample: the rule fires on no row |
 //! | `slow-regex` | warning | a regex whose compiled NFA exceeds [`SLOW_REGEX_BYTES`] |
-//! | `unguarded-regex` | info | a regex with no literal guard: it runs over every ticket |
+//! | `unguarded-regex` | warning | a regex with no literal guard: it runs over every ticket |
 //!
 //! "Covered" (redundant, conflicting) is proved from the terms: rule R is covered by rule S when
 //! S has only an `any` list (no `all`, `near` or `none`), looks in at least R's fields and zones,
@@ -849,7 +849,7 @@ fn regexes(rules: &RuleSet, views: &[RuleView<'_>], parsed: &ParsedRules, out: &
         if unguarded.contains(source) {
             out.push(Finding::new(
                 "unguarded-regex",
-                Severity::Info,
+                Severity::Warning,
                 at,
                 rule,
                 format!(
