@@ -54,7 +54,7 @@ pub(crate) fn parse_pattern(raw: &str) -> Result<PatternSpec, LoadErrorKind> {
 }
 
 /// Spelling variants of version numbers in a literal: `22.04` → `22_04`, `22 04`, `2204`.
-fn version_variants(text: &str) -> Vec<String> {
+pub(crate) fn version_variants(text: &str) -> Vec<String> {
     let bytes = text.as_bytes();
     let dots: Vec<usize> = (1..bytes.len().saturating_sub(1))
         .filter(|&i| {

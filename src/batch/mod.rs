@@ -6,6 +6,7 @@
 //! chunks in flight is bounded, so memory does not grow with the input.
 
 pub mod columns;
+mod tally;
 
 use crate::ruleset::RuleSet;
 use crate::verdict::{Ticket, Verdict};
@@ -18,6 +19,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+pub use tally::{run_tally, Tally, TallyRow};
 
 /// Columns appended to every output row, in order.
 pub const TRIAGE_COLUMNS: [&str; 8] = [
@@ -183,15 +185,13 @@ pub fn detect_delimiter(line: &[u8]) -> u8 {
     [b',', b';', b'\t'][best]
 }
 
-/// Per-chunk counts, merged by the writer.
+/// Per-chunk verdict counts of a classify run, merged by the writer.
 #[derive(Debug, Default, Clone)]
 struct Stats {
     labels: Vec<u64>,
     categories: Vec<u64>,
     no_category: u64,
     review: u64,
-    errors: u64,
-    decoded: u64,
 }
 
 impl Stats {
@@ -202,8 +202,6 @@ impl Stats {
         self.categories.resize(categories, 0);
         self.no_category = 0;
         self.review = 0;
-        self.errors = 0;
-        self.decoded = 0;
     }
     fn add(&mut self, other: &Stats) {
         for (a, b) in self.labels.iter_mut().zip(&other.labels) {
@@ -214,13 +212,25 @@ impl Stats {
         }
         self.no_category += other.no_category;
         self.review += other.review;
+    }
+}
+
+/// Rows of a chunk with a problem, and rows that needed Windows-1252 decoding.
+#[derive(Debug, Default, Clone, Copy)]
+struct RowCounts {
+    errors: u64,
+    decoded: u64,
+}
+
+impl RowCounts {
+    fn add(&mut self, other: RowCounts) {
         self.errors += other.errors;
         self.decoded += other.decoded;
     }
 }
 
-/// A slice of input rows travelling through the pipeline.
-struct Chunk {
+/// A slice of input rows travelling through the pipeline, with what a worker made of them.
+struct Chunk<P> {
     seq: u64,
     /// 1-based number of the first data row of the chunk in its input.
     first_row: u64,
@@ -228,33 +238,62 @@ struct Chunk {
     len: usize,
     /// Input byte offset after the chunk's last record.
     end_byte: u64,
-    out: Vec<u8>,
-    stats: Stats,
+    part: P,
+    counts: RowCounts,
 }
 
-impl Chunk {
-    fn new() -> Self {
+impl<P> Chunk<P> {
+    fn new(part: P) -> Self {
         Chunk {
             seq: 0,
             first_row: 0,
             records: Vec::new(),
             len: 0,
             end_byte: 0,
-            out: Vec::new(),
-            stats: Stats::default(),
+            part,
+            counts: RowCounts::default(),
         }
     }
 }
 
-/// What every worker needs to render a row.
-struct RowContext<'a> {
-    rules: &'a RuleSet,
+/// What every worker needs to know about the input it reads.
+struct InputCtx<'a> {
+    name: &'a str,
     plan: &'a ColumnPlan,
     header: &'a [String],
     json_keys: &'a [String],
-    format: OutputFormat,
     max_text: usize,
-    cancel: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+/// The work a batch run does on its worker threads: turn a chunk of records into a part, which
+/// a [`Consumer`] then takes in input order on the writer thread. Chunks and their parts are
+/// recycled, so a job that reuses its part's buffers allocates nothing per row.
+trait Job: Sync {
+    /// What a worker makes of one chunk.
+    type Part: Send;
+    /// Per-worker working memory.
+    type Local: Default;
+    fn new_part(&self) -> Self::Part;
+    /// Processes `records`, numbered from `first_row`, into `part` (which holds a previous
+    /// chunk's result: reset it first).
+    fn process(
+        &self,
+        input: &InputCtx<'_>,
+        records: &[ByteRecord],
+        first_row: u64,
+        local: &mut Self::Local,
+        part: &mut Self::Part,
+        counts: &mut RowCounts,
+    );
+}
+
+/// Takes the parts of a batch run in input order, on the writer thread.
+trait Consumer<P>: Send {
+    /// The header of the first input (later inputs must have the same).
+    fn header(&mut self, _header: &[String]) -> Result<(), BatchError> {
+        Ok(())
+    }
+    fn part(&mut self, part: &mut P) -> Result<(), BatchError>;
 }
 
 /// Classifies `inputs` and writes every row, in order, to `out`. Notes for people (columns
@@ -267,10 +306,54 @@ pub fn run(
     progress: &dyn Progress,
     note: &mut dyn FnMut(String),
 ) -> Result<Summary, BatchError> {
-    let started = Instant::now();
-    let threads = cfg.threads.max(1);
+    let job = ClassifyJob {
+        rules,
+        format: cfg.format,
+    };
     let mut total = Stats::default();
     total.reset(rules.labels.len(), rules.categories.len());
+    let mut writer = ClassifyWriter {
+        out,
+        format: cfg.format,
+        stats: total,
+    };
+    let mut summary = drive(&job, inputs, cfg, progress, note, &mut writer)?;
+    let ClassifyWriter {
+        out, stats: total, ..
+    } = writer;
+    out.flush().map_err(|e| BatchError::Write(e.to_string()))?;
+    for (i, n) in total.labels.iter().enumerate() {
+        summary.labels.insert(rules.labels[i].clone(), *n);
+    }
+    for c in rules.categories_in_precedence() {
+        let n = total.categories[c.0 as usize];
+        if n > 0 {
+            summary.categories.insert(rules.category(c).name.clone(), n);
+        }
+    }
+    if total.no_category > 0 {
+        summary
+            .categories
+            .insert(crate::fixtures::NO_CATEGORY.to_owned(), total.no_category);
+    }
+    summary.review = total.review;
+    Ok(summary)
+}
+
+/// Reads every input (header, columns, delimiter), runs `job` over its rows on the worker
+/// threads and hands the results to `consumer` in input order. Fills the summary's row, byte,
+/// error, encoding, timing and per-input figures; verdict counts are the caller's.
+fn drive<J: Job>(
+    job: &J,
+    inputs: Vec<InputSource>,
+    cfg: &BatchConfig,
+    progress: &dyn Progress,
+    note: &mut dyn FnMut(String),
+    consumer: &mut dyn Consumer<J::Part>,
+) -> Result<Summary, BatchError> {
+    let started = Instant::now();
+    let threads = cfg.threads.max(1);
+    let mut total = RowCounts::default();
     let mut summary = Summary {
         threads,
         ..Summary::default()
@@ -348,7 +431,7 @@ pub fn run(
         ));
         match &first_header {
             None => {
-                write_header(out, &header, cfg.format)?;
+                consumer.header(&header)?;
                 first_header = Some(header.clone());
             }
             Some(first) if *first != header => {
@@ -360,38 +443,35 @@ pub fn run(
             Some(_) => {}
         }
         let json_keys = json_keys(&header);
-        let ctx = RowContext {
-            rules,
+        let ctx = InputCtx {
+            name: &name,
             plan: &plan,
             header: &header,
             json_keys: &json_keys,
-            format: cfg.format,
             max_text: cfg.max_text_bytes,
-            cancel: cfg.cancel.as_deref(),
         };
-        let mut stats = Stats::default();
-        stats.reset(rules.labels.len(), rules.categories.len());
+        let cancel = cfg.cancel.as_deref();
+        let mut counts = RowCounts::default();
         let rows = pipeline(
+            job,
             &ctx,
             &mut csv_reader,
-            out,
+            consumer,
             threads,
             &name,
             progress,
-            &mut stats,
+            cancel,
+            &mut counts,
         )?;
         // A signal that arrived while the reader waited for input (a pipe) ends the run too.
-        if ctx
-            .cancel
-            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
-        {
+        if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
             return Err(BatchError::Interrupted);
         }
         let bytes = csv_reader.position().byte() + u64::from(bom) * 3;
-        if header_decoded || stats.decoded > 0 {
+        if header_decoded || counts.decoded > 0 {
             note(format!(
                 "warning: {name}: {} row(s){} not valid UTF-8, decoded as Windows-1252",
-                stats.decoded,
+                counts.decoded,
                 if header_decoded {
                     " and the header"
                 } else {
@@ -406,29 +486,13 @@ pub fn run(
             text_columns: text_names,
             id_column: id_name,
             columns_detected: plan.detected,
-            decoded_windows_1252: stats.decoded,
-            errors: stats.errors,
+            decoded_windows_1252: counts.decoded,
+            errors: counts.errors,
         });
         summary.rows += rows;
         summary.bytes += bytes;
-        total.add(&stats);
+        total.add(counts);
     }
-    out.flush().map_err(|e| BatchError::Write(e.to_string()))?;
-    for (i, n) in total.labels.iter().enumerate() {
-        summary.labels.insert(rules.labels[i].clone(), *n);
-    }
-    for c in rules.categories_in_precedence() {
-        let n = total.categories[c.0 as usize];
-        if n > 0 {
-            summary.categories.insert(rules.category(c).name.clone(), n);
-        }
-    }
-    if total.no_category > 0 {
-        summary
-            .categories
-            .insert(crate::fixtures::NO_CATEGORY.to_owned(), total.no_category);
-    }
-    summary.review = total.review;
     summary.errors = total.errors;
     summary.decoded_windows_1252 = total.decoded;
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
@@ -459,57 +523,38 @@ fn json_keys(header: &[String]) -> Vec<String> {
     keys
 }
 
-fn write_header(
-    out: &mut (dyn Write + Send),
-    header: &[String],
-    format: OutputFormat,
-) -> Result<(), BatchError> {
-    if format == OutputFormat::Jsonl {
-        return Ok(());
-    }
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-    let result = (|| {
-        for h in header {
-            w.write_field(h)?;
-        }
-        for t in TRIAGE_COLUMNS {
-            w.write_field(t)?;
-        }
-        w.write_record(None::<&[u8]>)?;
-        w.into_inner().map_err(|e| e.into_error().into())
-    })();
-    let bytes = result.map_err(|e: csv::Error| BatchError::Write(e.to_string()))?;
-    out.write_all(&bytes)
-        .map_err(|e| BatchError::Write(e.to_string()))
-}
-
-/// Reads, classifies and writes one input; returns its row count.
-fn pipeline<R: Read>(
-    ctx: &RowContext<'_>,
+/// Reads, processes and consumes one input; returns its row count.
+#[allow(clippy::too_many_arguments)]
+fn pipeline<J: Job, R: Read>(
+    job: &J,
+    ctx: &InputCtx<'_>,
     reader: &mut csv::Reader<R>,
-    out: &mut (dyn Write + Send),
+    consumer: &mut dyn Consumer<J::Part>,
     threads: usize,
     name: &str,
     progress: &dyn Progress,
-    stats: &mut Stats,
+    cancel: Option<&std::sync::atomic::AtomicBool>,
+    counts: &mut RowCounts,
 ) -> Result<u64, BatchError> {
-    let cancel = ctx.cancel;
-    let (work_tx, work_rx) = mpsc::sync_channel::<Chunk>(threads * 2);
+    let (work_tx, work_rx) = mpsc::sync_channel::<Chunk<J::Part>>(threads * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
-    let (done_tx, done_rx) = mpsc::sync_channel::<Chunk>(threads * 2);
-    let (recycle_tx, recycle_rx) = mpsc::channel::<Chunk>();
+    let (done_tx, done_rx) = mpsc::sync_channel::<Chunk<J::Part>>(threads * 2);
+    let (recycle_tx, recycle_rx) = mpsc::channel::<Chunk<J::Part>>();
     std::thread::scope(|s| {
         for _ in 0..threads {
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
-            s.spawn(move || worker(ctx, &work_rx, &done_tx));
+            s.spawn(move || worker(job, ctx, &work_rx, &done_tx));
         }
         // Only the workers hold the queue's receiving end: when they stop (the writer failed),
         // the reader's sends fail and it stops too instead of blocking.
         drop(work_rx);
         drop(done_tx);
-        let writer = s.spawn(move || write_in_order(done_rx, out, recycle_tx, progress, stats));
-        let read = read_chunks(reader, name, work_tx, recycle_rx, cancel);
+        let writer =
+            s.spawn(move || consume_in_order(done_rx, consumer, recycle_tx, progress, counts));
+        let read = read_chunks(reader, name, work_tx, recycle_rx, cancel, || {
+            Chunk::new(job.new_part())
+        });
         let written = writer.join().expect("writer thread");
         // A read error stops the run; a write error makes the reader stop early, so report it.
         let rows = written?;
@@ -520,12 +565,13 @@ fn pipeline<R: Read>(
     })
 }
 
-fn read_chunks<R: Read>(
+fn read_chunks<R: Read, P>(
     reader: &mut csv::Reader<R>,
     name: &str,
-    work_tx: SyncSender<Chunk>,
-    recycle_rx: Receiver<Chunk>,
+    work_tx: SyncSender<Chunk<P>>,
+    recycle_rx: Receiver<Chunk<P>>,
     cancel: Option<&std::sync::atomic::AtomicBool>,
+    new_chunk: impl Fn() -> Chunk<P>,
 ) -> Result<u64, BatchError> {
     let mut seq = 0;
     let mut rows = 0u64;
@@ -533,7 +579,7 @@ fn read_chunks<R: Read>(
         if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
             return Err(BatchError::Interrupted);
         }
-        let mut chunk = recycle_rx.try_recv().unwrap_or_else(|_| Chunk::new());
+        let mut chunk = recycle_rx.try_recv().unwrap_or_else(|_| new_chunk());
         chunk.seq = seq;
         chunk.first_row = rows + 1;
         chunk.len = 0;
@@ -582,70 +628,163 @@ fn read_chunks<R: Read>(
     }
 }
 
-fn worker(ctx: &RowContext<'_>, work_rx: &Mutex<Receiver<Chunk>>, done_tx: &SyncSender<Chunk>) {
-    let mut verdict = Verdict::default();
-    let mut scratch = RowScratch::default();
+fn worker<J: Job>(
+    job: &J,
+    ctx: &InputCtx<'_>,
+    work_rx: &Mutex<Receiver<Chunk<J::Part>>>,
+    done_tx: &SyncSender<Chunk<J::Part>>,
+) {
+    let mut local = J::Local::default();
     loop {
         let next = work_rx.lock().map(|rx| rx.recv());
         let Ok(Ok(mut chunk)) = next else { return };
-        chunk.out.clear();
-        chunk
-            .stats
-            .reset(ctx.rules.labels.len(), ctx.rules.categories.len());
-        let out = std::mem::take(&mut chunk.out);
-        // One CSV writer per chunk, writing into the chunk's output buffer.
-        let mut sink = match ctx.format {
-            OutputFormat::Csv => Sink::Csv(Box::new(
-                csv::WriterBuilder::new().flexible(true).from_writer(out),
-            )),
-            OutputFormat::Jsonl => Sink::Jsonl(out),
-        };
-        for i in 0..chunk.len {
-            let row = chunk.first_row + i as u64;
-            render_row(
-                ctx,
-                &chunk.records[i],
-                row,
-                &mut verdict,
-                &mut scratch,
-                &mut chunk.stats,
-                &mut sink,
-            );
-        }
-        chunk.out = match sink {
-            // Flushing into a Vec cannot fail.
-            Sink::Csv(w) => w.into_inner().unwrap_or_default(),
-            Sink::Jsonl(out) => out,
-        };
+        chunk.counts = RowCounts::default();
+        let Chunk {
+            records,
+            len,
+            first_row,
+            part,
+            counts,
+            ..
+        } = &mut chunk;
+        job.process(ctx, &records[..*len], *first_row, &mut local, part, counts);
         if done_tx.send(chunk).is_err() {
             return;
         }
     }
 }
 
-fn write_in_order(
-    done_rx: Receiver<Chunk>,
-    out: &mut (dyn Write + Send),
-    recycle_tx: mpsc::Sender<Chunk>,
+fn consume_in_order<P>(
+    done_rx: Receiver<Chunk<P>>,
+    consumer: &mut dyn Consumer<P>,
+    recycle_tx: mpsc::Sender<Chunk<P>>,
     progress: &dyn Progress,
-    stats: &mut Stats,
+    counts: &mut RowCounts,
 ) -> Result<u64, BatchError> {
-    let mut pending: BTreeMap<u64, Chunk> = BTreeMap::new();
+    let mut pending: BTreeMap<u64, Chunk<P>> = BTreeMap::new();
     let mut next = 0u64;
     let mut rows = 0u64;
     for chunk in done_rx {
         pending.insert(chunk.seq, chunk);
-        while let Some(chunk) = pending.remove(&next) {
-            out.write_all(&chunk.out)
-                .map_err(|e| BatchError::Write(e.to_string()))?;
+        while let Some(mut chunk) = pending.remove(&next) {
+            consumer.part(&mut chunk.part)?;
             rows += chunk.len as u64;
-            stats.add(&chunk.stats);
+            counts.add(chunk.counts);
             progress.advance(rows, chunk.end_byte);
             next += 1;
             let _ = recycle_tx.send(chunk);
         }
     }
     Ok(rows)
+}
+
+/// Classifies each row with one rule set and renders it, with its triage columns, as CSV or
+/// JSON Lines.
+struct ClassifyJob<'a> {
+    rules: &'a RuleSet,
+    format: OutputFormat,
+}
+
+/// A chunk's rendered rows and verdict counts.
+#[derive(Default)]
+struct ClassifyPart {
+    out: Vec<u8>,
+    stats: Stats,
+}
+
+/// Per-worker buffers of a classify run.
+#[derive(Default)]
+struct ClassifyLocal {
+    verdict: Verdict,
+    scratch: RowScratch,
+}
+
+impl Job for ClassifyJob<'_> {
+    type Part = ClassifyPart;
+    type Local = ClassifyLocal;
+
+    fn new_part(&self) -> ClassifyPart {
+        ClassifyPart::default()
+    }
+
+    fn process(
+        &self,
+        input: &InputCtx<'_>,
+        records: &[ByteRecord],
+        first_row: u64,
+        local: &mut ClassifyLocal,
+        part: &mut ClassifyPart,
+        counts: &mut RowCounts,
+    ) {
+        part.out.clear();
+        part.stats
+            .reset(self.rules.labels.len(), self.rules.categories.len());
+        let out = std::mem::take(&mut part.out);
+        // One CSV writer per chunk, writing into the chunk's output buffer.
+        let mut sink = match self.format {
+            OutputFormat::Csv => Sink::Csv(Box::new(
+                csv::WriterBuilder::new().flexible(true).from_writer(out),
+            )),
+            OutputFormat::Jsonl => Sink::Jsonl(out),
+        };
+        for (i, record) in records.iter().enumerate() {
+            let row = first_row + i as u64;
+            render_row(
+                self.rules,
+                input,
+                record,
+                row,
+                &mut local.verdict,
+                &mut local.scratch,
+                &mut part.stats,
+                counts,
+                &mut sink,
+            );
+        }
+        part.out = match sink {
+            // Flushing into a Vec cannot fail.
+            Sink::Csv(w) => w.into_inner().unwrap_or_default(),
+            Sink::Jsonl(out) => out,
+        };
+    }
+}
+
+/// Writes a classify run's header and rendered chunks, and totals their verdict counts.
+struct ClassifyWriter<'o> {
+    out: &'o mut (dyn Write + Send),
+    format: OutputFormat,
+    stats: Stats,
+}
+
+impl Consumer<ClassifyPart> for ClassifyWriter<'_> {
+    fn header(&mut self, header: &[String]) -> Result<(), BatchError> {
+        if self.format == OutputFormat::Jsonl {
+            return Ok(());
+        }
+        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+        let result = (|| {
+            for h in header {
+                w.write_field(h)?;
+            }
+            for t in TRIAGE_COLUMNS {
+                w.write_field(t)?;
+            }
+            w.write_record(None::<&[u8]>)?;
+            w.into_inner().map_err(|e| e.into_error().into())
+        })();
+        let bytes = result.map_err(|e: csv::Error| BatchError::Write(e.to_string()))?;
+        self.out
+            .write_all(&bytes)
+            .map_err(|e| BatchError::Write(e.to_string()))
+    }
+
+    fn part(&mut self, part: &mut ClassifyPart) -> Result<(), BatchError> {
+        self.out
+            .write_all(&part.out)
+            .map_err(|e| BatchError::Write(e.to_string()))?;
+        self.stats.add(&part.stats);
+        Ok(())
+    }
 }
 
 /// Where a worker renders a chunk's rows.
@@ -674,82 +813,146 @@ fn clip(text: &str, max: usize) -> (&str, bool) {
     (&text[..end], true)
 }
 
-fn render_row(
-    ctx: &RowContext<'_>,
-    record: &ByteRecord,
-    row: u64,
-    verdict: &mut Verdict,
-    scratch: &mut RowScratch,
-    stats: &mut Stats,
-    sink: &mut Sink,
-) {
-    let rules = ctx.rules;
-    scratch.error.clear();
-    let mut decoded_any = false;
-    if record.len() != ctx.header.len() {
+/// Notes a ragged row (field count unlike the header's) in `error`.
+fn note_ragged(input: &InputCtx<'_>, record: &ByteRecord, row: u64, error: &mut String) {
+    if record.len() != input.header.len() {
         use std::fmt::Write as _;
         let _ = write!(
-            scratch.error,
+            error,
             "ragged row {row}: {} field(s), header has {}{}",
             record.len(),
-            ctx.header.len(),
-            if record.len() < ctx.header.len() {
+            input.header.len(),
+            if record.len() < input.header.len() {
                 "; missing fields written empty"
             } else {
                 "; extra fields kept"
             }
         );
     }
-    // Text of the ticket: the first text column is the subject when there are several. No
-    // per-row allocation unless a field needs decoding or more than two columns are joined.
+}
+
+/// Builds the ticket of a row and hands it to `f`: the first text column is the subject when
+/// there are several, the others joined by blank lines; text over the limit is cut (and noted
+/// in `error`); `f` also learns whether a text field needed Windows-1252 decoding. No per-row allocation unless a field needs decoding or more than two columns
+/// are joined.
+fn with_ticket<T>(
+    input: &InputCtx<'_>,
+    record: &ByteRecord,
+    joined: &mut String,
+    error: &mut String,
+    f: impl FnOnce(&Ticket<'_>, &mut String, bool) -> T,
+) -> T {
+    let decoded = std::cell::Cell::new(false);
     let text = |n: usize| {
-        ctx.plan.text.get(n).map_or(Cow::Borrowed(""), |&i| {
-            decode(record.get(i).unwrap_or_default()).0
+        input.plan.text.get(n).map_or(Cow::Borrowed(""), |&i| {
+            let (text, was_decoded) = decode(record.get(i).unwrap_or_default());
+            if was_decoded {
+                decoded.set(true);
+            }
+            text
         })
     };
-    let (subject, description): (Cow<'_, str>, Cow<'_, str>) = match ctx.plan.text.len() {
+    let (subject, description): (Cow<'_, str>, Cow<'_, str>) = match input.plan.text.len() {
         0 | 1 => (Cow::Borrowed(""), text(0)),
         2 => (text(0), text(1)),
         n => {
-            scratch.joined.clear();
+            joined.clear();
             for k in 1..n {
                 if k > 1 {
-                    scratch.joined.push_str("\n\n");
+                    joined.push_str("\n\n");
                 }
-                scratch.joined.push_str(&text(k));
+                joined.push_str(&text(k));
             }
-            (text(0), Cow::Borrowed(scratch.joined.as_str()))
+            (text(0), Cow::Borrowed(joined.as_str()))
         }
     };
-    let (subject, cut_s) = clip(&subject, ctx.max_text);
-    let (description, cut_d) = clip(&description, ctx.max_text);
+    let (subject, cut_s) = clip(&subject, input.max_text);
+    let (description, cut_d) = clip(&description, input.max_text);
     if cut_s || cut_d {
-        if !scratch.error.is_empty() {
-            scratch.error.push_str("; ");
+        if !error.is_empty() {
+            error.push_str("; ");
         }
         use std::fmt::Write as _;
         let _ = write!(
-            scratch.error,
+            error,
             "text over {} bytes: classified on its first {} bytes",
-            ctx.max_text, ctx.max_text
+            input.max_text, input.max_text
         );
     }
-    let ticket = Ticket::new(subject, description);
-    // A bug in the engine must not cost the row (or the run): write it with an error instead.
+    f(&Ticket::new(subject, description), error, decoded.get())
+}
+
+/// Classifies `ticket` into `verdict`. A bug in the engine must not cost the row (or the run):
+/// the row gets the default label, flagged for review, and an error note instead.
+fn classify_guarded(
+    rules: &RuleSet,
+    ticket: &Ticket<'_>,
+    verdict: &mut Verdict,
+    error: &mut String,
+) {
     let classified = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        rules.classify_into(&ticket, verdict)
+        rules.classify_into(ticket, verdict)
     }));
     if classified.is_err() {
         verdict.clear();
         verdict.label = Some(rules.default_label);
         verdict.review = true;
-        if !scratch.error.is_empty() {
-            scratch.error.push_str("; ");
+        if !error.is_empty() {
+            error.push_str("; ");
         }
-        scratch.error.push_str(
+        error.push_str(
             "internal error while classifying this row (please report it); default label given",
         );
     }
+}
+
+/// Classifies `ticket` with each of `sets` (text normalised once), like [`classify_guarded`].
+fn classify_each_guarded(
+    sets: &[&RuleSet],
+    ticket: &Ticket<'_>,
+    verdicts: &mut [Verdict],
+    error: &mut String,
+) {
+    let classified = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        RuleSet::classify_each(sets, ticket, verdicts)
+    }));
+    if classified.is_err() {
+        for (rules, verdict) in sets.iter().zip(verdicts.iter_mut()) {
+            verdict.clear();
+            verdict.label = Some(rules.default_label);
+            verdict.review = true;
+        }
+        if !error.is_empty() {
+            error.push_str("; ");
+        }
+        error.push_str(
+            "internal error while classifying this row (please report it); default label given",
+        );
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_row(
+    rules: &RuleSet,
+    ctx: &InputCtx<'_>,
+    record: &ByteRecord,
+    row: u64,
+    verdict: &mut Verdict,
+    scratch: &mut RowScratch,
+    stats: &mut Stats,
+    counts: &mut RowCounts,
+    sink: &mut Sink,
+) {
+    scratch.error.clear();
+    let mut decoded_any = false;
+    note_ragged(ctx, record, row, &mut scratch.error);
+    with_ticket(
+        ctx,
+        record,
+        &mut scratch.joined,
+        &mut scratch.error,
+        |ticket, error, _| classify_guarded(rules, ticket, verdict, error),
+    );
 
     let label = verdict.label_name(rules);
     if let Some(l) = verdict.label {
@@ -760,7 +963,7 @@ fn render_row(
         None => stats.no_category += 1,
     }
     stats.review += u64::from(verdict.review);
-    stats.errors += u64::from(!scratch.error.is_empty());
+    counts.errors += u64::from(!scratch.error.is_empty());
 
     match sink {
         Sink::Csv(w) => {
@@ -844,7 +1047,7 @@ fn render_row(
         }
     }
     // Every field was decoded once above, for the output: count rows that needed Windows-1252.
-    stats.decoded += u64::from(decoded_any);
+    counts.decoded += u64::from(decoded_any);
 }
 
 /// Serialising a value of any type through one `&dyn` parameter.

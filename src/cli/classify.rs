@@ -25,6 +25,21 @@ pub struct Args {
     /// Output format: CSV with triage_* columns appended, or one JSON object per row.
     #[arg(long, value_enum, default_value = "csv")]
     format: Format,
+    #[command(flatten)]
+    input: InputArgs,
+    /// Write the run summary as JSON to this file.
+    #[arg(long = "summary-json", value_name = "PATH")]
+    summary_json: Option<PathBuf>,
+    /// No progress bar and no summary on standard error.
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    rules: RulesArg,
+}
+
+/// How to read exports: columns, delimiter, threads (shared by every command that reads them).
+#[derive(Debug, clap::Args)]
+pub struct InputArgs {
     /// Column holding ticket text (repeatable, subject-like first). Default: detected.
     #[arg(long = "text-column", value_name = "NAME")]
     text_columns: Vec<String>,
@@ -37,14 +52,21 @@ pub struct Args {
     /// Worker threads. Default: all cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
-    /// Write the run summary as JSON to this file.
-    #[arg(long = "summary-json", value_name = "PATH")]
-    summary_json: Option<PathBuf>,
-    /// No progress bar and no summary on standard error.
-    #[arg(short, long)]
-    quiet: bool,
-    #[command(flatten)]
-    rules: RulesArg,
+}
+
+impl InputArgs {
+    /// A batch configuration reading as these options say.
+    pub fn config(&self) -> BatchConfig {
+        BatchConfig {
+            text_columns: self.text_columns.clone(),
+            id_column: self.id_column.clone(),
+            delimiter: self.delimiter,
+            threads: self
+                .threads
+                .map_or_else(|| BatchConfig::default().threads, usize::from),
+            ..BatchConfig::default()
+        }
+    }
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {
@@ -56,13 +78,13 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
 }
 
 /// Exit status after SIGINT or SIGTERM (128 + SIGINT, as shells report it).
-const EXIT_INTERRUPTED: i32 = 130;
+pub const EXIT_INTERRUPTED: i32 = 130;
 /// How an interrupted run's error reads (`BatchError::Interrupted` rendered).
-const INTERRUPTED: &str = "interrupted";
+pub const INTERRUPTED: &str = "interrupted";
 
 /// A flag raised by SIGINT/SIGTERM: the batch stops reading, nothing more is written, and a
 /// temporary output file is removed instead of being renamed into place.
-fn interrupt_flag() -> Arc<AtomicBool> {
+pub fn interrupt_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let raised = Arc::clone(&flag);
     // Fails only if a handler is already installed (not the case in this process): then a
@@ -72,7 +94,37 @@ fn interrupt_flag() -> Arc<AtomicBool> {
 }
 
 /// A progress bar on standard error, or nothing.
-struct Bar(Option<ProgressBar>);
+pub struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    /// A bar when standard error is a terminal and not `quiet`.
+    pub fn on_stderr(quiet: bool) -> Self {
+        let show = !quiet && std::io::stderr().is_terminal();
+        Bar(show.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+            bar
+        }))
+    }
+
+    /// Prints a note for people on standard error (around the bar), unless `quiet`.
+    pub fn note(&self, quiet: bool, msg: &str) {
+        if quiet {
+            return;
+        }
+        match &self.0 {
+            Some(b) => b.suspend(|| eprintln!("triage: {msg}")),
+            None => eprintln!("triage: {msg}"),
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
 
 impl Progress for Bar {
     fn start_input(&self, name: &str, size: Option<u64>) {
@@ -110,7 +162,7 @@ impl Progress for Bar {
     }
 }
 
-fn open_inputs(paths: &[PathBuf]) -> Result<Vec<InputSource>, String> {
+pub fn open_inputs(paths: &[PathBuf]) -> Result<Vec<InputSource>, String> {
     if paths.is_empty() {
         return Ok(vec![stdin_source()]);
     }
@@ -171,35 +223,16 @@ pub fn run(args: Args) -> i32 {
         Err(e) => return fail(e),
     };
     let cfg = BatchConfig {
-        text_columns: args.text_columns.clone(),
-        id_column: args.id_column.clone(),
-        delimiter: args.delimiter,
         format: match args.format {
             Format::Csv => OutputFormat::Csv,
             Format::Jsonl => OutputFormat::Jsonl,
         },
-        threads: args
-            .threads
-            .map_or_else(|| BatchConfig::default().threads, usize::from),
         cancel: Some(interrupt_flag()),
-        ..BatchConfig::default()
+        ..args.input.config()
     };
-    let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let bar = Bar(show_progress.then(|| {
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        bar.enable_steady_tick(std::time::Duration::from_millis(200));
-        bar
-    }));
+    let bar = Bar::on_stderr(args.quiet);
     let quiet = args.quiet;
-    let mut note = |msg: String| {
-        if !quiet {
-            if let Some(b) = &bar.0 {
-                b.suspend(|| eprintln!("triage: {msg}"));
-            } else {
-                eprintln!("triage: {msg}");
-            }
-        }
-    };
+    let mut note = |msg: String| bar.note(quiet, &msg);
     let result = match &args.output {
         Some(path) => write_atomically(path, |w| {
             batch::run(&rules, inputs, w, &cfg, &bar, &mut note).map_err(|e| e.to_string())
@@ -214,9 +247,7 @@ pub fn run(args: Args) -> i32 {
                 })
         }
     };
-    if let Some(b) = &bar.0 {
-        b.finish_and_clear();
-    }
+    bar.finish();
     let summary = match result {
         Ok(s) => s,
         Err(e) if e == INTERRUPTED => {

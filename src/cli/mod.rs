@@ -4,6 +4,9 @@
 
 mod check;
 mod classify;
+mod coverage;
+mod diff;
+mod lint;
 mod render;
 mod test;
 
@@ -33,6 +36,15 @@ enum Command {
     Test(test::Args),
     /// Label every row of helpdesk CSV exports (CSV or JSON Lines out).
     Classify(classify::Args),
+    /// Compare two rule sets on exports or fixtures: label matrix, category moves, changed
+    /// tickets. Exit 1 when something changed.
+    Diff(diff::Args),
+    /// Check rules for what loading cannot see: unexercised, redundant or conflicting rules,
+    /// cross-label terms, negation opt-outs, broad rules, slow regexes. Exit 1 on an error.
+    Lint(lint::Args),
+    /// How the rules cover unlabelled exports: per rule and category, and frequent words of
+    /// uncovered tickets.
+    Coverage(coverage::Args),
 }
 
 /// Options every command shares.
@@ -60,6 +72,19 @@ pub fn load_rules(dir: Option<&Path>) -> Result<RuleSet, String> {
     })
 }
 
+/// Writes a report to standard output. A reader that went away (`| head`) is not an error:
+/// the rest of the report is simply not written.
+pub fn print_report(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the report: {e}"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Prints an error for people and returns the error exit status.
 pub fn fail(message: impl std::fmt::Display) -> i32 {
     eprintln!("triage: error: {message}");
@@ -78,5 +103,8 @@ pub fn run() -> i32 {
         Command::Check(args) => check::run(args),
         Command::Test(args) => test::run(args),
         Command::Classify(args) => classify::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Lint(args) => lint::run(args),
+        Command::Coverage(args) => coverage::run(args),
     }
 }

@@ -76,13 +76,37 @@ impl RuleSet {
     /// Classifies a ticket into `verdict`, reusing its buffers.
     pub fn classify_into(&self, ticket: &Ticket<'_>, verdict: &mut Verdict) {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => self.run(ticket, &mut scratch, verdict),
+            Ok(mut scratch) => self.run(ticket, &mut scratch, verdict, false),
             // Re-entrant use on one thread (not expected): fall back to fresh memory.
-            Err(_) => self.run(ticket, &mut Scratch::default(), verdict),
+            Err(_) => self.run(ticket, &mut Scratch::default(), verdict, false),
         });
     }
 
-    fn run(&self, ticket: &Ticket<'_>, scratch: &mut Scratch, verdict: &mut Verdict) {
+    /// Classifies one ticket with each rule set of `sets`, into the verdict of the same index
+    /// (`verdicts` must be as long as `sets`). The text is normalised once for all of them,
+    /// which is what makes comparing rule sets (`triage diff`) cheaper than classifying twice.
+    pub fn classify_each(sets: &[&RuleSet], ticket: &Ticket<'_>, verdicts: &mut [Verdict]) {
+        let each = |scratch: &mut Scratch, verdicts: &mut [Verdict]| {
+            for (k, (rules, verdict)) in sets.iter().zip(verdicts.iter_mut()).enumerate() {
+                rules.run(ticket, scratch, verdict, k > 0);
+            }
+        };
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => each(&mut scratch, verdicts),
+            Err(_) => each(&mut Scratch::default(), verdicts),
+        });
+    }
+
+    /// Classifies `ticket` with `scratch`. With `prepared`, the scratch fields already hold
+    /// this ticket's normalised text and word layout (made for another rule set: they do not
+    /// depend on the rules).
+    fn run(
+        &self,
+        ticket: &Ticket<'_>,
+        scratch: &mut Scratch,
+        verdict: &mut Verdict,
+        prepared: bool,
+    ) {
         verdict.clear();
         scratch.slots.resize(self.slot_count, false);
         scratch.rule_touched.resize(self.rules.len(), false);
@@ -90,7 +114,7 @@ impl RuleSet {
         for field in Field::ALL {
             let text = ticket.field(field);
             let scan = &mut scratch.fields[field as usize];
-            self.scan_field(field, text, scan);
+            self.scan_field(field, text, scan, prepared);
         }
         self.evaluate(scratch, verdict);
         decide(self, &scratch.fired, verdict);
@@ -106,19 +130,33 @@ impl RuleSet {
         scratch.touched.clear();
     }
 
+    /// Whether a negation cue that negates forward, and one that negates backward, stay live in
+    /// `text` once pseudo-cues have hidden theirs: which rule terms carry their own negation
+    /// words (`triage lint`).
+    pub(crate) fn live_cues(&self, text: &str) -> (bool, bool) {
+        use crate::ruleset::Cue;
+        let mut scan = FieldScan::default();
+        self.scan_field(Field::Subject, text, &mut scan, false);
+        (
+            scan.cues.iter().any(|c| c.cue == Cue::Forward),
+            scan.cues.iter().any(|c| c.cue == Cue::Backward),
+        )
+    }
+
     /// Normalises a field and collects its cues and pattern hits, negation and zones marked.
-    fn scan_field(&self, field: Field, text: &str, scan: &mut FieldScan) {
+    fn scan_field(&self, field: Field, text: &str, scan: &mut FieldScan, prepared: bool) {
         scan.cues.clear();
         scan.hits.clear();
         scan.zones.clear();
         scan.regex_runs.clear();
         scan.anchored_runs.clear();
-        normalize::normalize_into(text, &mut scan.norm);
+        if !prepared {
+            normalize::normalize_into(text, &mut scan.norm);
+            scan.layout.build(&scan.norm.text);
+        }
         if scan.norm.text.is_empty() {
-            scan.layout.build("");
             return;
         }
-        scan.layout.build(&scan.norm.text);
         if field == Field::Description {
             self.zones.detect(text, &mut scan.zones);
         }
