@@ -5,6 +5,7 @@
 mod check;
 mod classify;
 mod render;
+mod serve;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,8 @@ enum Command {
     Test(test::Args),
     /// Label every row of helpdesk CSV exports (CSV or JSON Lines out).
     Classify(classify::Args),
+    /// Serve the pre-screening API and web page (hot-reloads --rules on SIGHUP or --watch).
+    Serve(serve::Args),
 }
 
 /// Options every command shares.
@@ -78,5 +81,6 @@ pub fn run() -> i32 {
         Command::Check(args) => check::run(args),
         Command::Test(args) => test::run(args),
         Command::Classify(args) => classify::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
