@@ -746,3 +746,28 @@ fn serve_usage_errors_exit_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn concurrent_batches_all_answer() {
+    let service = start();
+    let url = service.url("/v1/classify/batch");
+    let batch = Value::Array(vec![json!({"description": "nginx returns 502"}); 200]).to_string();
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, batch) = (url.clone(), batch.clone());
+            std::thread::spawn(move || {
+                let mut r = agent()
+                    .post(&url)
+                    .header("Content-Type", "application/json")
+                    .send(batch.as_bytes())
+                    .expect("request");
+                let v: Value =
+                    serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+                (r.status().as_u16(), v.as_array().map_or(0, Vec::len))
+            })
+        })
+        .collect();
+    for c in clients {
+        assert_eq!(c.join().unwrap(), (200, 200));
+    }
+}

@@ -9,7 +9,7 @@ use triage::serve::{Config, Event, Server, DEFAULT_ADDR};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Address to listen on. The default serves this machine only; port 0 picks a free port.
-    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_ADDR)]
+    #[arg(long, value_name = "IP:PORT", default_value = DEFAULT_ADDR)]
     addr: SocketAddr,
     /// Reload the rules when a file of the --rules directory changes (polled every
     /// --watch-interval). SIGHUP reloads them in any case.

@@ -9,7 +9,7 @@ use super::Limits;
 use crate::verdict::Report;
 use crate::Ticket;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,6 +22,20 @@ use std::sync::Arc;
 pub(crate) struct App {
     pub rules: Arc<RulesState>,
     pub limits: Limits,
+    /// Slots for work on the blocking pool (batches, long tickets): one per core. A batch
+    /// takes its slot before its body is read, so waiting batches hold no memory.
+    pub heavy: tokio::sync::Semaphore,
+}
+
+impl App {
+    pub(crate) fn new(rules: Arc<RulesState>, limits: Limits) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        App {
+            rules,
+            limits,
+            heavy: tokio::sync::Semaphore::new(cores),
+        }
+    }
 }
 
 /// Builds the service's routes.
@@ -143,7 +157,7 @@ impl IntoResponse for ApiError {
 
 /// Serialises `value` as the response body.
 fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
-    let mut body = Vec::with_capacity(2048);
+    let mut body = Vec::with_capacity(4096);
     match serde_json::to_writer(&mut body, value) {
         Ok(()) => (
             status,
@@ -202,16 +216,20 @@ async fn classify(
         let loaded = app.rules.peek();
         json_response(StatusCode::OK, &report(&loaded, &request))
     } else {
+        let Ok(_slot) = app.heavy.acquire().await else {
+            return shutting_down();
+        };
         let loaded = app.rules.current();
         blocking(move || json_response(StatusCode::OK, &report(&loaded, &request))).await
     }
 }
 
 /// `POST /v1/classify/batch`: an array of tickets in, an array of verdicts out, in order.
-async fn classify_batch(
-    State(app): State<Arc<App>>,
-    body: Result<Json<Vec<TicketRequest>>, JsonRejection>,
-) -> Response {
+async fn classify_batch(State(app): State<Arc<App>>, request: Request) -> Response {
+    let Ok(_slot) = app.heavy.acquire().await else {
+        return shutting_down();
+    };
+    let body = Json::<Vec<TicketRequest>>::from_request(request, &()).await;
     let Json(requests) = match body {
         Ok(b) => b,
         Err(e) => return ApiError::body(e, app.limits.batch_body_bytes).into_response(),
@@ -314,6 +332,15 @@ async fn rules(State(app): State<Arc<App>>) -> Response {
         last_reload_error: app.rules.last_error(),
     };
     json_response(StatusCode::OK, &body)
+}
+
+/// The semaphore is never closed; should that change, the client hears why.
+fn shutting_down() -> Response {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the service is shutting down",
+    )
+    .into_response()
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {

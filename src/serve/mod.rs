@@ -181,15 +181,18 @@ impl fmt::Display for Event<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::Listening { addr, rules, dir } => {
+                let source = dir.map_or_else(
+                    || "embedded".to_owned(),
+                    |d| format!("from {}", d.display()),
+                );
                 write!(
                     f,
-                    "listening on http://{addr} with rules {}",
-                    describe(rules)
-                )?;
-                match dir {
-                    Some(d) => write!(f, " from {}", d.display()),
-                    None => write!(f, " (embedded)"),
-                }
+                    "listening on http://{addr} with rules {} {} (hash {}, {} rules, {source})",
+                    rules.rules.name,
+                    rules.rules.version,
+                    rules.hash,
+                    rules.rules.rules.len()
+                )
             }
             Event::Watching { dir, every } => write!(
                 f,
@@ -329,10 +332,7 @@ impl Server {
             rules: &rules.current(),
             dir: rules.dir(),
         });
-        let app = api::router(Arc::new(api::App {
-            rules: Arc::clone(&rules),
-            limits: config.limits,
-        }));
+        let app = api::router(Arc::new(api::App::new(Arc::clone(&rules), config.limits)));
         let listener = listener.tap_io(|tcp| {
             // Answers are small and written at once: send them without waiting for more.
             let _ = tcp.set_nodelay(true);
