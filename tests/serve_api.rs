@@ -771,3 +771,26 @@ fn concurrent_batches_all_answer() {
         assert_eq!(c.join().unwrap(), (200, 200));
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_stalled_client_does_not_hold_the_shutdown() {
+    use std::io::Write;
+    let mut serve = Process::start(&[]);
+    let mut stalled = std::net::TcpStream::connect(serve.addr).unwrap();
+    stalled
+        .write_all(
+            b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"descr",
+        )
+        .unwrap();
+    assert_eq!(serve.get("/healthz")["status"], "ok");
+    let started = Instant::now();
+    serve.signal("TERM");
+    serve.expect_line("shutting down");
+    serve.expect_line("stopped waiting for open connections");
+    let status = serve.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(started.elapsed() < triage::serve::SHUTDOWN_GRACE + Duration::from_secs(5));
+    drop(stalled);
+}

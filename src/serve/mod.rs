@@ -46,6 +46,9 @@ use watch::{ChangeDetector, Signature};
 /// Default address: loopback only. Serving other hosts is a deliberate `--addr`.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
+/// How long a shutdown waits for open requests before it stops anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// Size limits of requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -162,6 +165,10 @@ pub enum Event<'a> {
         outcome: &'a ReloadOutcome,
     },
     ShuttingDown,
+    /// Connections were still open when the shutdown grace period ended.
+    GaveUpWaiting {
+        after: Duration,
+    },
 }
 
 /// Receives the service's events (the command line prints them on standard error).
@@ -239,6 +246,11 @@ impl fmt::Display for Event<'_> {
                 }
             }
             Event::ShuttingDown => f.write_str("shutting down"),
+            Event::GaveUpWaiting { after } => write!(
+                f,
+                "stopped waiting for open connections after {} s",
+                after.as_secs()
+            ),
         }
     }
 }
@@ -337,14 +349,26 @@ impl Server {
             // Answers are small and written at once: send them without waiting for more.
             let _ = tcp.set_nodelay(true);
         });
+        // After the shutdown signal, requests in flight get `SHUTDOWN_GRACE` to finish; a
+        // connection that stays open longer (a stalled client) does not hold the exit.
+        let (stopping, mut stop_seen) = tokio::sync::watch::channel(false);
         let shutdown_events = Arc::clone(&events);
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                shutdown_events(&Event::ShuttingDown);
-            })
-            .await
-            .map_err(ServeError::Io);
+        let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            shutdown_events(&Event::ShuttingDown);
+            let _ = stopping.send(true);
+        });
+        let grace_over = async move {
+            let _ = stop_seen.wait_for(|&stopping| stopping).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        let result = tokio::select! {
+            result = serving => result.map_err(ServeError::Io),
+            () = grace_over => {
+                events(&Event::GaveUpWaiting { after: SHUTDOWN_GRACE });
+                Ok(())
+            }
+        };
         background.shutdown().await;
         result
     }
