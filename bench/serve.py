@@ -9,6 +9,7 @@ median. Needs `wrk` (apt-get install wrk) and a release build (cargo build --rel
 import argparse
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -78,23 +79,27 @@ def main():
         runs = []
         for i in range(args.runs):
             before = cpu_seconds(server.pid)
+            kids = resource.getrusage(resource.RUSAGE_CHILDREN)
             cmd, r = run_wrk(url, args)
             requests = r["rps"] * args.duration
             r["cpu_us"] = (cpu_seconds(server.pid) - before) / requests * 1e6
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wrk_cpu = (after.ru_utime - kids.ru_utime) + (after.ru_stime - kids.ru_stime)
+            r["wrk_us"] = wrk_cpu / requests * 1e6
             if i == 0:
                 print(cmd)
             load = os.getloadavg()[0]
             print(f"run {i + 1}: {r['rps']:>9.0f} req/s  p50 {r['p50']:.2f} ms  p75 {r['p75']:.2f} ms  "
                   f"p90 {r['p90']:.2f} ms  p99 {r['p99']:.2f} ms  "
-                  f"server CPU {r['cpu_us']:.1f} us/req  non-200 {r['errors']}"
+                  f"CPU per request: server {r['cpu_us']:.1f} us, wrk {r['wrk_us']:.1f} us  non-200 {r['errors']}"
                   f"{'  socket errors ' + r['socket_errors'] if r['socket_errors'] else ''}"
                   f"  (load average {load:.1f})")
             runs.append(r)
             time.sleep(1)
-        med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p75", "p90", "p99", "cpu_us")}
+        med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p75", "p90", "p99", "cpu_us", "wrk_us")}
         print(f"median: {med['rps']:>8.0f} req/s  p50 {med['p50']:.2f} ms  p75 {med['p75']:.2f} ms  "
               f"p90 {med['p90']:.2f} ms  p99 {med['p99']:.2f} ms  "
-              f"server CPU {med['cpu_us']:.1f} us/req")
+              f"CPU per request: server {med['cpu_us']:.1f} us, wrk {med['wrk_us']:.1f} us")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=10)
