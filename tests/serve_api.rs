@@ -794,3 +794,72 @@ fn a_stalled_client_does_not_hold_the_shutdown() {
     assert!(started.elapsed() < triage::serve::SHUTDOWN_GRACE + Duration::from_secs(5));
     drop(stalled);
 }
+
+mod any_body {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One service for every case (proptest runs many).
+    fn service() -> &'static Service {
+        static SERVICE: std::sync::OnceLock<Service> = std::sync::OnceLock::new();
+        SERVICE.get_or_init(start)
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("subject".to_owned()),
+                        Just("description".to_owned()),
+                        any::<String>()
+                    ],
+                    inner,
+                    0..3
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn bytes_get_an_answer(body in prop::collection::vec(any::<u8>(), 0..512)) {
+            for path in ["/v1/classify", "/v1/classify/batch"] {
+                let answer = service().post(path, Some("application/json"), &body);
+                prop_assert!([200, 400, 422].contains(&answer.status), "{}", answer.json);
+            }
+        }
+
+        #[test]
+        fn json_gets_a_verdict_or_a_422(body in json_value()) {
+            let single = service().post_json("/v1/classify", &body);
+            let batch = service().post_json("/v1/classify/batch", &Value::Array(vec![body.clone()]));
+            for answer in [&single, &batch] {
+                prop_assert!([200, 422].contains(&answer.status), "{body}: {}", answer.json);
+            }
+            prop_assert_eq!(single.status, batch.status);
+        }
+
+        #[test]
+        fn any_text_is_classified(subject in any::<String>(), description in any::<String>()) {
+            let answer = service().post_json(
+                "/v1/classify",
+                &json!({"subject": subject, "description": description}),
+            );
+            prop_assert_eq!(answer.status, 200);
+            static RULES: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
+            let rules = RULES.get_or_init(|| RuleSet::embedded().unwrap());
+            prop_assert_eq!(answer.json, expected_report(rules, &subject, &description));
+        }
+    }
+}
