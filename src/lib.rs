@@ -21,6 +21,7 @@ pub mod fixtures;
 pub mod matching;
 pub mod rules;
 pub mod ruleset;
+pub mod serve;
 pub mod tuning;
 pub mod verdict;
 

@@ -8,6 +8,7 @@ mod coverage;
 mod diff;
 mod lint;
 mod render;
+mod serve;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +46,8 @@ enum Command {
     /// How the rules cover unlabelled exports: per rule and category, and frequent words of
     /// uncovered tickets.
     Coverage(coverage::Args),
+    /// Serve the pre-screening API and web page (hot-reloads --rules on SIGHUP or --watch).
+    Serve(serve::Args),
 }
 
 /// Options every command shares.
@@ -106,5 +109,6 @@ pub fn run() -> i32 {
         Command::Diff(args) => diff::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Coverage(args) => coverage::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
