@@ -59,6 +59,7 @@ def main():
     results = {name: [] for name in commands}
     for cmd in commands.values():  # warm-up: page cache, lazy regexes
         run(cmd)
+    load = os.getloadavg()[0]
     for _ in range(args.runs):
         for name, cmd in commands.items():
             results[name].append(run(cmd))
@@ -66,7 +67,7 @@ def main():
 
     size = os.path.getsize(export)
     print(f"export: {export} ({args.rows} rows, {size / 1e6:.1f} MB), {args.runs} alternating runs each, "
-          f"load average before: {os.getloadavg()[0]:.1f}")
+          f"1-minute load average {load:.1f} before the timed runs, {os.getloadavg()[0]:.1f} after")
     base_wall = statistics.median(w for w, _ in results["classify"])
     base_cpu = statistics.median(c for _, c in results["classify"])
     for name, runs in results.items():
