@@ -40,6 +40,8 @@ pub const DEFAULT_MAX_TEXT_BYTES: usize = 1 << 20;
 const CHUNK_ROWS: usize = 128;
 /// Bytes of input per chunk, at most (approximately): bounds memory with long pasted logs.
 const CHUNK_BYTES: usize = 1 << 18;
+/// Chunks in flight per worker thread (being read, classified, or waiting for the writer).
+const CHUNKS_PER_THREAD: usize = 8;
 
 /// Output format of a batch run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -552,9 +554,15 @@ fn pipeline<J: Job, R: Read>(
         drop(done_tx);
         let writer =
             s.spawn(move || consume_in_order(done_rx, consumer, recycle_tx, progress, counts));
-        let read = read_chunks(reader, name, work_tx, recycle_rx, cancel, || {
-            Chunk::new(job.new_part())
-        });
+        let read = read_chunks(
+            reader,
+            name,
+            work_tx,
+            recycle_rx,
+            cancel,
+            threads * CHUNKS_PER_THREAD,
+            || Chunk::new(job.new_part()),
+        );
         let written = writer.join().expect("writer thread");
         // A read error stops the run; a write error makes the reader stop early, so report it.
         let rows = written?;
@@ -565,21 +573,37 @@ fn pipeline<J: Job, R: Read>(
     })
 }
 
+/// Reads the input into chunks for the workers. At most `max_in_flight` chunks exist at once: a
+/// slow chunk holds the ordered writer back, and without this bound the chunks finished after
+/// it would pile up in memory.
 fn read_chunks<R: Read, P>(
     reader: &mut csv::Reader<R>,
     name: &str,
     work_tx: SyncSender<Chunk<P>>,
     recycle_rx: Receiver<Chunk<P>>,
     cancel: Option<&std::sync::atomic::AtomicBool>,
+    max_in_flight: usize,
     new_chunk: impl Fn() -> Chunk<P>,
 ) -> Result<u64, BatchError> {
     let mut seq = 0;
     let mut rows = 0u64;
+    let mut created = 0usize;
     loop {
         if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
             return Err(BatchError::Interrupted);
         }
-        let mut chunk = recycle_rx.try_recv().unwrap_or_else(|_| new_chunk());
+        let mut chunk = match recycle_rx.try_recv() {
+            Ok(chunk) => chunk,
+            Err(_) if created < max_in_flight => {
+                created += 1;
+                new_chunk()
+            }
+            Err(_) => match recycle_rx.recv() {
+                Ok(chunk) => chunk,
+                // The writer stopped (write error); it reports why.
+                Err(_) => return Ok(rows),
+            },
+        };
         chunk.seq = seq;
         chunk.first_row = rows + 1;
         chunk.len = 0;
