@@ -15,6 +15,9 @@ use std::collections::{hash_map::Entry, HashMap};
 /// Largest compiled size accepted for one regex (the regex crate's own measure).
 pub const REGEX_SIZE_LIMIT: usize = 1 << 21;
 
+/// Largest compiled size of the one set that holds every regex without a literal guard.
+pub const UNGUARDED_SIZE_LIMIT: usize = REGEX_SIZE_LIMIT * 8;
+
 /// The default release syntax: `9`, `9.2`, `15 sp6`, `15sp6`, `15 service pack 6`.
 const DEFAULT_RELEASE: &str =
     r"(?P<major>\d{1,2})(?:[._](?P<minor>\d{1,2}))?(?:\s*(?:sp|service pack)\s*(?P<sp>\d{1,2}))?";
@@ -201,6 +204,122 @@ fn regex_builder_error(e: regex::Error) -> String {
     }
 }
 
+/// Compiled size of a rule regex, as `check_regex` measures it; `None` if it does not compile
+/// within `limit`.
+fn regex_size(source: &str, limit: usize) -> Option<usize> {
+    use regex_automata::nfa::thompson;
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(source)
+        .ok()?;
+    thompson::Compiler::new()
+        .configure(
+            thompson::Config::new()
+                .utf8(false)
+                .shrink(false)
+                .nfa_size_limit(Some(limit)),
+        )
+        .build_from_hir(&hir)
+        .ok()
+        .map(|nfa| nfa.memory_usage())
+}
+
+/// The error for regexes that pass alone but not together (`members`: each source with where
+/// it is written): located at the biggest of them, the one to simplify or split.
+fn combined_too_big<'a>(
+    members: impl Iterator<Item = (&'a str, LoadErrorLocation<'a>)>,
+    what: &str,
+    limit: usize,
+    advice: &str,
+) -> Option<LoadError> {
+    let members: Vec<_> = members.collect();
+    let count = members.len();
+    let (source, at, size) = members
+        .into_iter()
+        .map(|(source, at)| (source, at, regex_size(source, usize::MAX)))
+        .max_by_key(|(_, _, size)| *size)?;
+    let size = size.map_or_else(|| "?".to_owned(), |n| n.to_string());
+    Some(at.0.error(
+        at.1,
+        invalid(
+            source,
+            format!(
+                "the {count} {what} together exceed the size limit of {limit} bytes; this one, \
+                 the biggest, compiles to {size} bytes: {advice}"
+            ),
+        ),
+    ))
+}
+
+/// A file and a byte offset in it.
+type LoadErrorLocation<'a> = (&'a SourceFile, usize);
+
+/// Where a regex pattern (`re:` + `source`) is first written in the rule files.
+fn find_regex<'a>(parsed: &'a ParsedRules, source: &str) -> Option<LoadErrorLocation<'a>> {
+    let is = |t: &Text| t.get_ref().strip_prefix("re:") == Some(source);
+    for (file, decl) in &parsed.categories {
+        for rule in &decl.rules {
+            let texts = rule
+                .any
+                .iter()
+                .chain(rule.all.iter().flat_map(|g| g.get_ref()))
+                .chain(&rule.none)
+                .chain(
+                    rule.near
+                        .iter()
+                        .flat_map(|n| n.a.get_ref().iter().chain(n.b.get_ref())),
+                );
+            for t in texts {
+                if is(t) {
+                    return Some((file, t.span().start));
+                }
+            }
+        }
+    }
+    if let Some((file, decl)) = &parsed.lists {
+        for t in decl.lists.values().flatten() {
+            if is(t) {
+                return Some((file, t.span().start));
+            }
+        }
+    }
+    let (file, language) = &parsed.language;
+    let n = &language.negation;
+    n.forward
+        .iter()
+        .chain(&n.backward)
+        .chain(&n.pseudo)
+        .chain(&n.terminators)
+        .find(|t| is(t))
+        .map(|t| (file, t.span().start))
+}
+
+/// The error when the set of unguarded regexes does not compile.
+fn unguarded_set_error(parsed: &ParsedRules, sources: &[String], e: regex::Error) -> LoadError {
+    let policy = &parsed.policy.0;
+    let members = sources
+        .iter()
+        .map(|s| (s.as_str(), find_regex(parsed, s).unwrap_or((policy, 0))));
+    match e {
+        regex::Error::CompiledTooBig(limit) => combined_too_big(
+            members,
+            "regexes without a literal prefix or suffix (they run as one set on every ticket)",
+            limit,
+            "give it a literal prefix or suffix, simplify it or split it into literals",
+        ),
+        _ => None,
+    }
+    .unwrap_or_else(|| {
+        policy.error(
+            0,
+            LoadErrorKind::Invalid(format!("regex set: {}", regex_builder_error(e))),
+        )
+    })
+}
+
 fn invalid(source: &str, message: String) -> LoadErrorKind {
     LoadErrorKind::InvalidRegex {
         pattern: source.to_owned(),
@@ -211,8 +330,7 @@ fn invalid(source: &str, message: String) -> LoadErrorKind {
 /// Checks a rule regex without building its matcher: syntax (the regex crate's own parser and
 /// messages) and compiled size. Matchers are built on first use, which keeps loading fast.
 pub(crate) fn check_regex(source: &str) -> Result<(), LoadErrorKind> {
-    use regex_automata::nfa::thompson;
-    let hir = regex_syntax::ParserBuilder::new()
+    regex_syntax::ParserBuilder::new()
         .case_insensitive(true)
         .unicode(false)
         .utf8(false)
@@ -229,21 +347,13 @@ pub(crate) fn check_regex(source: &str) -> Result<(), LoadErrorKind> {
     if !may_blow_up {
         return Ok(());
     }
-    thompson::Compiler::new()
-        .configure(
-            thompson::Config::new()
-                .utf8(false)
-                .shrink(false)
-                .nfa_size_limit(Some(REGEX_SIZE_LIMIT)),
-        )
-        .build_from_hir(&hir)
-        .map(|_| ())
-        .map_err(|_| {
-            invalid(
-                source,
-                format!("compiled regex exceeds the size limit of {REGEX_SIZE_LIMIT} bytes; simplify it or split it into literals"),
-            )
-        })
+    match regex_size(source, REGEX_SIZE_LIMIT) {
+        Some(_) => Ok(()),
+        None => Err(invalid(
+            source,
+            format!("compiled regex exceeds the size limit of {REGEX_SIZE_LIMIT} bytes; simplify it or split it into literals"),
+        )),
+    }
 }
 
 /// Literals one of which every match of `source` holds, lower-cased as in normalised text:
@@ -834,14 +944,9 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
     let regex_set = RegexSetBuilder::new(&table.regex_sources)
         .case_insensitive(true)
         .unicode(false)
-        .size_limit(REGEX_SIZE_LIMIT * 8)
+        .size_limit(UNGUARDED_SIZE_LIMIT)
         .build()
-        .map_err(|e| {
-            LoadErrors(vec![policy_file.error(
-                0,
-                LoadErrorKind::Invalid(format!("regex set: {}", regex_builder_error(e))),
-            )])
-        })?;
+        .map_err(|e| LoadErrors(vec![unguarded_set_error(&parsed, &table.regex_sources, e)]))?;
 
     Ok(RuleSet {
         name: policy.name.clone(),
@@ -943,23 +1048,38 @@ fn compile_zones(decl: &ZonesDecl, cx: &mut Ctx) -> ZoneDetector {
                 cx.err(p, kind);
                 continue;
             }
-            sources.push(source);
+            sources.push((source, p.span().start));
             markers.push(marker);
         }
     }
     let mut kinds: [Option<Regex>; 5] = Default::default();
     for (slot, kind) in kinds.iter_mut().enumerate() {
-        let alternatives: Vec<String> = sources
+        let members: Vec<&(String, usize)> = sources
             .iter()
             .zip(&markers)
             .filter(|(_, m)| **m as usize == slot)
+            .map(|(member, _)| member)
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        let alternatives: Vec<String> = members
+            .iter()
             .map(|(src, _)| format!("(?:{src})"))
             .collect();
-        if !alternatives.is_empty() {
-            // Each alternative passed `check_regex`; the alternation only fails past the size limit.
-            match build_regex(&alternatives.join("|")) {
-                Ok(regex) => *kind = Some(regex),
-                Err(e) => cx.errors.push(cx.file.error(0, e)),
+        // Each alternative passed `check_regex`; the alternation only fails past the size limit.
+        match build_regex(&alternatives.join("|")) {
+            Ok(regex) => *kind = Some(regex),
+            Err(e) => {
+                let file = cx.file;
+                let error = combined_too_big(
+                    members.iter().map(|(src, at)| (src.as_str(), (file, *at))),
+                    "zone markers of this kind (they run as one regex)",
+                    REGEX_SIZE_LIMIT,
+                    "simplify it or split it into literals",
+                )
+                .unwrap_or_else(|| file.error(0, e));
+                cx.errors.push(error);
             }
         }
     }

@@ -58,6 +58,49 @@ fn oversized_regex_is_refused() {
 }
 
 #[test]
+fn unguarded_regexes_too_big_together_are_refused_at_the_biggest() {
+    // Each passes alone (1.5 to 1.8 MB compiled, under the 2 MiB limit) and they differ (equal
+    // regexes are shared); no literal prefix or
+    // suffix guards them, so they run as one set, which may not exceed 16 MiB.
+    let mut rules = String::from("category = \"security\"\n");
+    for i in 0..12 {
+        let repeat = if i == 6 { 100 } else { 85 + i };
+        rules.push_str(&format!(
+            "\n[[rule]]\nid = \"security.big{i}\"\nreason = \"r\"\nany = ['re:\\d(?u:\\w){{{repeat}}}\\d']\n"
+        ));
+    }
+    let (kinds, msg) = errors(&[("categories/security.toml", &rules)]);
+    assert_eq!(kinds.len(), 1, "{msg}");
+    assert!(
+        matches!(&kinds[0], LoadErrorKind::InvalidRegex { pattern, .. } if pattern.contains("{100}")),
+        "{msg}"
+    );
+    // Each rule takes 5 lines after the first: rule 6 has its `any` on line 1 + 5 * 6 + 5.
+    assert!(msg.contains("security.toml:36:8: invalid regex"), "{msg}");
+    assert!(
+        msg.contains("the 12 regexes without a literal prefix or suffix"),
+        "{msg}"
+    );
+    assert!(msg.contains("size limit of 16777216 bytes"), "{msg}");
+}
+
+#[test]
+fn zone_markers_too_big_together_are_refused_at_the_biggest() {
+    let language = common::LANGUAGE.replace(
+        "log_line = [",
+        "log_line = ['re:\\d(?u:\\w){60}', 're:\\d(?u:\\w){70}', ",
+    );
+    let (kinds, msg) = errors(&[("language.toml", &language)]);
+    assert_eq!(kinds.len(), 1, "{msg}");
+    assert!(msg.contains("language.toml:14:33: invalid regex"), "{msg}");
+    assert!(msg.contains("{70}"), "{msg}");
+    assert!(
+        msg.contains("zone markers of this kind (they run as one regex) together exceed"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn unknown_category_in_rules_file() {
     let (kinds, msg) = errors(&[("categories/extra.toml", "category = \"nope\"\n")]);
     assert_eq!(kinds, [LoadErrorKind::UnknownCategory("nope".into())]);
