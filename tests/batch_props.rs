@@ -1,10 +1,17 @@
-//! Property tests of the batch path: every input row comes out exactly once, in order, with its
-//! fields unchanged, whatever the fields hold and however many threads run.
+//! Property tests of the batch path and the engine: every input row comes out exactly once, in
+//! order, with its fields unchanged, whatever the fields hold, however many threads run and
+//! however the input is chunked; classification is deterministic (twice, and across separately
+//! loaded rule sets); a clause that negates a category never makes it fire; evidence spans are
+//! valid byte ranges of the text holding the words their rule matches.
 
 mod common;
 
 use proptest::prelude::*;
-use triage::batch::{self, BatchConfig, InputSource, NoProgress};
+use std::sync::OnceLock;
+use triage::batch::{self, BatchConfig, InputSource, NoProgress, OutputFormat};
+use triage::fixtures::Fixture;
+use triage::matching::normalize::normalize;
+use triage::{RuleSet, Ticket};
 
 fn field() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -32,6 +39,8 @@ proptest! {
         width in 2usize..5,
         rows in prop::collection::vec(prop::collection::vec(field(), 4), 0..120),
         threads in 1usize..5,
+        chunk_rows in prop_oneof![1usize..4, 1usize..200],
+        chunk_bytes in prop_oneof![1usize..64, 64usize..1 << 18],
     ) {
         let rules = common::mini();
         let mut header: Vec<String> = vec!["Subject".into(), "Description".into(), "Status".into(), "Extra".into()];
@@ -41,8 +50,14 @@ proptest! {
         let rows: Vec<Vec<String>> = rows.into_iter().filter(|r| !(r.len() == 1 && r[0].is_empty())).collect();
         let input = write_csv(&header, &rows);
         let mut out = Vec::new();
-        let cfg = BatchConfig { threads, delimiter: Some(b','), ..BatchConfig::default() };
-        let source = InputSource { name: "p".into(), reader: Box::new(std::io::Cursor::new(input)), size: None };
+        let cfg = BatchConfig {
+            threads,
+            chunk_rows,
+            chunk_bytes,
+            delimiter: Some(b','),
+            ..BatchConfig::default()
+        };
+        let source = InputSource { name: "p".into(), reader: Box::new(std::io::Cursor::new(input.clone())), size: None };
         let summary = batch::run(&rules, vec![source], &mut out, &cfg, &NoProgress, &mut |_| {}).unwrap();
         prop_assert_eq!(summary.rows as usize, rows.len());
         let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(out.as_slice());
@@ -54,25 +69,53 @@ proptest! {
             prop_assert_eq!(fields, expected);
             prop_assert_eq!(g.len(), width + batch::TRIAGE_COLUMNS.len());
         }
+        // JSON Lines: one object per row, in order, with the same fields.
+        let cfg = BatchConfig { format: OutputFormat::Jsonl, ..cfg };
+        let source = InputSource { name: "p".into(), reader: Box::new(std::io::Cursor::new(input)), size: None };
+        let mut out = Vec::new();
+        batch::run(&rules, vec![source], &mut out, &cfg, &NoProgress, &mut |_| {}).unwrap();
+        let lines: Vec<serde_json::Value> = out
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        prop_assert_eq!(lines.len(), rows.len());
+        for (n, (line, r)) in lines.iter().zip(&rows).enumerate() {
+            prop_assert_eq!(&line["triage_row"], &serde_json::json!(n + 1));
+            for (key, value) in header.iter().zip(r) {
+                prop_assert_eq!(&line[key.as_str()], &serde_json::json!(value));
+            }
+        }
     }
 
     #[test]
     fn classification_is_deterministic(subject in field(), description in field()) {
-        let rules = common::mini();
+        // Two separate loads of the same rules give the same verdicts, ids included.
+        let (rules, again) = (common::mini(), common::mini());
         let t = triage::Ticket::new(&subject, &description);
-        prop_assert_eq!(rules.classify(&t), rules.classify(&t));
+        let verdict = rules.classify(&t);
+        prop_assert_eq!(&verdict, &rules.classify(&t));
+        prop_assert_eq!(&verdict, &again.classify(&t));
     }
 
     #[test]
-    fn evidence_spans_are_valid_and_hold_the_words(subject in field(), description in field()) {
-        let rules = common::mini();
+    fn evidence_spans_are_valid_and_hold_the_words(
+        subject in prop_oneof![field(), decorated_text()],
+        description in prop_oneof![field(), decorated_text()],
+    ) {
+        let rules = mini();
         let t = triage::Ticket::new(&subject, &description);
         let v = rules.classify(&t);
         for e in &v.evidence {
             let text = t.field(e.field);
             prop_assert!(e.start < e.end && e.end <= text.len());
             prop_assert!(text.is_char_boundary(e.start) && text.is_char_boundary(e.end));
-            prop_assert!(text[e.start..e.end].chars().any(char::is_alphanumeric));
+            let words = normalize(&text[e.start..e.end]);
+            let id = &rules.rule(e.rule).id;
+            prop_assert!(
+                mini_rule_matches(id, &words),
+                "{} evidence {:?} (normalised {:?}) is none of its words", id, &text[e.start..e.end], words
+            );
         }
     }
 
@@ -85,5 +128,316 @@ proptest! {
         let base = rules.classify(&triage::Ticket::new("", &format!("{prefix}.")));
         let security = rules.category_id("security").unwrap();
         prop_assert_eq!(v.categories.contains(&security), base.categories.contains(&security));
+    }
+}
+
+/// The mini rules, loaded once for the properties that need no fresh load.
+fn mini() -> &'static RuleSet {
+    static RULES: OnceLock<RuleSet> = OnceLock::new();
+    RULES.get_or_init(common::mini)
+}
+
+/// Whether `words` (normalised evidence text) is one of the patterns of mini rule `id`
+/// (tests/common/mod.rs).
+fn mini_rule_matches(id: &str, words: &str) -> bool {
+    let one_of = |list: &[&str]| list.contains(&words);
+    match id {
+        "security.compromise" => {
+            one_of(&["hacked", "malware"])
+                || words.starts_with("compromis")
+                || words.ends_with("miner")
+                || regex::Regex::new("^crypto ?min(er|ing)$")
+                    .unwrap()
+                    .is_match(words)
+        }
+        "howto.admin" => one_of(&["how do i", "how to", "sudo", "user", "error"]),
+        "howto.subject-only" => words == "question",
+        "odd.tie" => words == "tiebreak",
+        "kernel.custom" => one_of(&["custom kernel", "dkms"]),
+        "kernel.built" => one_of(&["kernel", "compiled", "built"]),
+        "kernel.version" => one_of(&["kernel 6.9", "kernel 6_9", "kernel 6 9", "kernel 69"]),
+        "oss.failure" => one_of(&["tomcat", "php", "error", "fails to start", "502"]),
+        "oss.blind" => words == "segfault",
+        "platform.boot" => one_of(&["stuck at boot", "won't boot", "serial console"]),
+        "matrix.ubuntu" => one_of(&["ubuntu", "jammy", "bionic", "focal", "cosmic"]),
+        "matrix.sles" => one_of(&["sles", "suse"]),
+        "matrix.centos" => words == "centos",
+        "matrix.rhel" => one_of(&["rhel", "red hat"]),
+        _ => false,
+    }
+}
+
+/// Text made of the mini rules' words and filler, each written in one of the ways
+/// normalisation folds: case, full-width forms, curly apostrophes, odd spaces and line breaks.
+fn decorated_text() -> impl Strategy<Value = String> {
+    let word = prop::sample::select(vec![
+        "hacked",
+        "compromised",
+        "bitcoinminer",
+        "crypto mining",
+        "malware",
+        "how do I",
+        "sudo",
+        "user",
+        "question",
+        "tiebreak",
+        "custom kernel",
+        "dkms",
+        "kernel",
+        "compiled",
+        "built",
+        "kernel 6.9",
+        "kernel 6_9",
+        "Tomcat",
+        "PHP",
+        "error",
+        "fails to start",
+        "502",
+        "segfault",
+        "stuck at boot",
+        "won't boot",
+        "serial console",
+        "Ubuntu 18.04",
+        "jammy",
+        "SUSE 15 SP6",
+        "CentOS 7",
+        "Red Hat",
+        "not",
+        "no",
+        "ruled out",
+        "but",
+        "the",
+        "server",
+        "is",
+        "our",
+        "it",
+        "über",
+        "İstanbul",
+        "ﬁle",
+        "日本",
+        "—",
+        ",",
+        ".",
+        "\n",
+        "> ",
+    ]);
+    let style = 0u8..6;
+    let gap = prop::sample::select(vec![" ", "  ", "\u{a0}", "\t", "\n", "\u{2009}", " - "]);
+    prop::collection::vec((word, style, gap), 0..30).prop_map(|parts| {
+        let mut out = String::new();
+        for (word, style, gap) in parts {
+            let word = match style {
+                0 => word.to_uppercase(),
+                1 => word
+                    .chars()
+                    .map(|c| match c {
+                        '!'..='~' => char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c),
+                        _ => c,
+                    })
+                    .collect(),
+                2 => word.replace('\'', "\u{2019}"),
+                3 => word.replace(' ', "\u{a0}"),
+                _ => word.to_owned(),
+            };
+            out.push_str(&word);
+            out.push_str(gap);
+        }
+        out
+    })
+}
+
+/// The default rules, loaded twice (separately).
+fn default_rules() -> &'static (RuleSet, RuleSet) {
+    static RULES: OnceLock<(RuleSet, RuleSet)> = OnceLock::new();
+    RULES.get_or_init(|| (RuleSet::embedded().unwrap(), RuleSet::embedded().unwrap()))
+}
+
+/// The labelled fixtures (their texts are realistic tickets).
+fn fixtures() -> &'static [Fixture] {
+    static FIXTURES: OnceLock<Vec<Fixture>> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        triage::fixtures::load_fixtures(&[dir], &default_rules().0).expect("fixtures load")
+    })
+}
+
+/// Per category of the default rules: a clause that negates it, and the same clause without
+/// the negation (which must fire the category, or the pair proves nothing). Each negated clause
+/// is a negation under rules/language.toml: a forward cue whose window (5 words) covers every
+/// trigger word after it ("not", "no sign of", "not asking"), or a backward cue ("is not the
+/// problem"). Phrases like "not running" are deliberately absent: language.toml makes them
+/// pseudo-cues (a failure, "Tomcat is not running"), not negations.
+const NEGATIONS: &[(&str, &str, &str)] = &[
+    (
+        "security",
+        "This is not a security incident.",
+        "This is a security incident.",
+    ),
+    (
+        "security",
+        "There is no sign of malware.",
+        "There is malware.",
+    ),
+    (
+        "security",
+        "There is no sign of a rootkit.",
+        "We found a rootkit.",
+    ),
+    (
+        "app-development",
+        "We are not asking for help with code.",
+        "We are asking for help with code.",
+    ),
+    (
+        "design-guidance",
+        "We are not asking for a design review.",
+        "We are asking for a design review.",
+    ),
+    (
+        "basic-admin",
+        "We are not asking how to add a user.",
+        "We are asking how to add a user.",
+    ),
+    (
+        "custom-kernel",
+        "This is not a custom kernel.",
+        "This is a custom kernel.",
+    ),
+    (
+        "custom-image",
+        "This is not about our FortiGate appliance.",
+        "This is about our FortiGate appliance.",
+    ),
+    (
+        "supported-oss",
+        "Tomcat is not the problem.",
+        "Tomcat is the problem.",
+    ),
+    (
+        "supported-oss",
+        "There is no Tomcat error.",
+        "There is a Tomcat error.",
+    ),
+    (
+        "unsupported-oss",
+        "MongoDB is not the problem.",
+        "MongoDB is the problem.",
+    ),
+    (
+        "unendorsed-distro",
+        "This is not CentOS 7.",
+        "This is CentOS 7.",
+    ),
+    (
+        "guest-tuning",
+        "We are not asking for sysctl tuning advice.",
+        "We are asking for sysctl tuning advice.",
+    ),
+    (
+        "platform",
+        "The VM is not stuck at boot.",
+        "The VM is stuck at boot.",
+    ),
+];
+
+fn fires(rules: &RuleSet, subject: &str, description: &str, category: &str) -> bool {
+    let c = rules
+        .category_id(category)
+        .expect("category of the default rules");
+    rules
+        .classify(&Ticket::new(subject, description))
+        .categories
+        .contains(&c)
+}
+
+#[test]
+fn every_negation_pair_is_meaningful() {
+    let rules = &default_rules().0;
+    for (category, negated, plain) in NEGATIONS {
+        assert!(
+            fires(rules, "", plain, category),
+            "{plain:?} fires {category}"
+        );
+        assert!(
+            !fires(rules, "", negated, category),
+            "{negated:?} does not fire {category}"
+        );
+    }
+}
+
+#[test]
+fn a_negated_clause_after_any_fixture_never_fires_its_category() {
+    let rules = &default_rules().0;
+    let mut checked = 0;
+    for f in fixtures() {
+        for (category, negated, _) in NEGATIONS {
+            if fires(rules, &f.subject, &f.description, category) {
+                continue;
+            }
+            let text = format!("{}\n\n{negated}", f.description);
+            assert!(
+                !fires(rules, &f.subject, &text, category),
+                "{}: appending {negated:?} fires {category}",
+                f.id
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 10_000, "only {checked} cases checked");
+}
+
+/// A ticket made of pieces of fixture texts.
+fn fixture_mashup() -> impl Strategy<Value = (String, String)> {
+    let n = fixtures().len();
+    let piece = (
+        0..n,
+        any::<prop::sample::Index>(),
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(i, a, b)| {
+            let text = &fixtures()[i].description;
+            let (mut a, mut b) = (a.index(text.len() + 1), b.index(text.len() + 1));
+            if a > b {
+                std::mem::swap(&mut a, &mut b);
+            }
+            while !text.is_char_boundary(a) {
+                a -= 1;
+            }
+            while !text.is_char_boundary(b) {
+                b += 1;
+            }
+            text[a..b].to_owned()
+        });
+    (
+        0..n,
+        prop::collection::vec(piece, 1..4),
+        prop::sample::select(vec![" ", "\n", "\n\n", ". "]),
+    )
+        .prop_map(|(s, pieces, sep)| (fixtures()[s].subject.clone(), pieces.join(sep)))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn default_rules_are_deterministic_across_loads((subject, description) in fixture_mashup()) {
+        let (rules, again) = default_rules();
+        let t = Ticket::new(&subject, &description);
+        let verdict = rules.classify(&t);
+        prop_assert_eq!(&verdict, &rules.classify(&t));
+        prop_assert_eq!(&verdict, &again.classify(&t));
+    }
+
+    #[test]
+    fn a_negated_clause_never_fires_its_category_default_rules(
+        (subject, prefix) in fixture_mashup(),
+        which in 0..NEGATIONS.len(),
+        sep in prop::sample::select(vec!["\n\n", ".\n\n", ". ", "\n"]),
+    ) {
+        let rules = &default_rules().0;
+        let (category, negated, _) = NEGATIONS[which];
+        prop_assume!(!fires(rules, &subject, &prefix, category));
+        let text = format!("{prefix}{sep}{negated}");
+        prop_assert!(!fires(rules, &subject, &text, category), "{:?} fires {}", text, category);
     }
 }

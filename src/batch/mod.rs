@@ -37,9 +37,9 @@ pub const TRIAGE_COLUMNS: [&str; 8] = [
 pub const DEFAULT_MAX_TEXT_BYTES: usize = 1 << 20;
 
 /// Rows per chunk handed to a worker, at most.
-const CHUNK_ROWS: usize = 128;
+pub const DEFAULT_CHUNK_ROWS: usize = 128;
 /// Bytes of input per chunk, at most (approximately): bounds memory with long pasted logs.
-const CHUNK_BYTES: usize = 1 << 18;
+pub const DEFAULT_CHUNK_BYTES: usize = 1 << 18;
 /// Chunks in flight per worker thread (being read, classified, or waiting for the writer).
 const CHUNKS_PER_THREAD: usize = 8;
 
@@ -60,6 +60,10 @@ pub struct BatchConfig {
     pub format: OutputFormat,
     pub threads: usize,
     pub max_text_bytes: usize,
+    /// Rows per chunk handed to a worker, at most (at least 1 is used).
+    pub chunk_rows: usize,
+    /// Input bytes per chunk, at most: a chunk ends after the record that reaches it.
+    pub chunk_bytes: usize,
     /// Set from outside (a signal handler) to stop reading; the run then ends with
     /// [`BatchError::Interrupted`].
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -74,6 +78,8 @@ impl Default for BatchConfig {
             format: OutputFormat::Csv,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_text_bytes: DEFAULT_MAX_TEXT_BYTES,
+            chunk_rows: DEFAULT_CHUNK_ROWS,
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
             cancel: None,
         }
     }
@@ -265,6 +271,8 @@ struct InputCtx<'a> {
     header: &'a [String],
     json_keys: &'a [String],
     max_text: usize,
+    chunk_rows: usize,
+    chunk_bytes: usize,
 }
 
 /// The work a batch run does on its worker threads: turn a chunk of records into a part, which
@@ -451,6 +459,8 @@ fn drive<J: Job>(
             header: &header,
             json_keys: &json_keys,
             max_text: cfg.max_text_bytes,
+            chunk_rows: cfg.chunk_rows.max(1),
+            chunk_bytes: cfg.chunk_bytes.max(1),
         };
         let cancel = cfg.cancel.as_deref();
         let mut counts = RowCounts::default();
@@ -557,6 +567,7 @@ fn pipeline<J: Job, R: Read>(
         let read = read_chunks(
             reader,
             name,
+            (ctx.chunk_rows, ctx.chunk_bytes),
             work_tx,
             recycle_rx,
             cancel,
@@ -579,6 +590,7 @@ fn pipeline<J: Job, R: Read>(
 fn read_chunks<R: Read, P>(
     reader: &mut csv::Reader<R>,
     name: &str,
+    (chunk_rows, chunk_bytes): (usize, usize),
     work_tx: SyncSender<Chunk<P>>,
     recycle_rx: Receiver<Chunk<P>>,
     cancel: Option<&std::sync::atomic::AtomicBool>,
@@ -609,7 +621,7 @@ fn read_chunks<R: Read, P>(
         chunk.len = 0;
         let mut bytes = 0usize;
         let mut eof = false;
-        while chunk.len < CHUNK_ROWS && bytes < CHUNK_BYTES {
+        while chunk.len < chunk_rows && bytes < chunk_bytes {
             if chunk.records.len() == chunk.len {
                 chunk.records.push(ByteRecord::new());
             }
