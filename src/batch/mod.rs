@@ -516,7 +516,12 @@ fn drive<J: Job>(
 }
 
 /// JSON keys for the header: names as given, duplicates and empties made unique.
-fn json_keys(header: &[String]) -> Vec<String> {
+pub(crate) fn json_keys(header: &[String]) -> Vec<String> {
+    // A set, not a scan of the keys so far: a header may have hundreds of thousands of columns.
+    // The next suffix to try per name, so that many equal names cost no rescans either.
+    let mut taken: std::collections::HashSet<String> =
+        TRIAGE_COLUMNS.iter().map(|&t| t.to_owned()).collect();
+    let mut next_suffix: std::collections::HashMap<String, usize> = Default::default();
     let mut keys: Vec<String> = Vec::with_capacity(header.len());
     for (i, h) in header.iter().enumerate() {
         let base = if h.is_empty() {
@@ -525,11 +530,17 @@ fn json_keys(header: &[String]) -> Vec<String> {
             h.clone()
         };
         let mut key = base.clone();
-        let mut n = 2;
-        while keys.contains(&key) || TRIAGE_COLUMNS.contains(&key.as_str()) {
-            key = format!("{base}_{n}");
-            n += 1;
+        if taken.contains(&key) {
+            let n = next_suffix.entry(base.clone()).or_insert(2);
+            loop {
+                key = format!("{base}_{n}");
+                *n += 1;
+                if !taken.contains(&key) {
+                    break;
+                }
+            }
         }
+        taken.insert(key.clone());
         keys.push(key);
     }
     keys
