@@ -6,6 +6,7 @@
 mod common;
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 use std::time::{Duration, Instant};
 
 /// `triage classify` with the default rules.
@@ -28,6 +29,15 @@ fn read_csv(bytes: &[u8]) -> Vec<Vec<String>> {
 /// Index of a column in an output header.
 fn col(header: &[String], name: &str) -> usize {
     header.iter().position(|h| h == name).unwrap()
+}
+
+fn csv_of(rows: &[[&str; 3]]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["Id", "Subject", "Description"]).unwrap();
+    for r in rows {
+        w.write_record(r).unwrap();
+    }
+    w.into_inner().unwrap()
 }
 
 #[test]
@@ -60,4 +70,45 @@ fn extremely_long_lines_finish_in_bounded_time() {
     // About 5 s in a debug build; the wide header alone took 8 minutes when making its JSON
     // keys unique was quadratic.
     assert!(started.elapsed() < Duration::from_secs(120));
+}
+
+#[test]
+fn deeply_nested_email_quoting_is_quoted_text_and_linear() {
+    // 5,000 levels of `>` (12 MB in one multi-line field): quoted lines are a quote zone, so
+    // "hacked" in them does not make the ticket a security case; and writing the field back
+    // costs linear time (csv-core rescanned a big quoted field at every buffer flush: a minute).
+    let mut text = String::from("Tomcat fails to start with an error.\n");
+    for depth in 1..=5_000 {
+        text.push_str(&">".repeat(depth));
+        text.push_str(" earlier: we were hacked\n");
+    }
+    let input = csv_of(&[["1", "nested", &text]]);
+    let started = Instant::now();
+    let out = classify().write_stdin(input).output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(1), "over 1 MiB: flagged");
+    let rows = read_csv(&out.stdout);
+    assert_eq!(rows[1][2], text);
+    assert_eq!(rows[1][col(&rows[0], "triage_category")], "supported-oss");
+    Command::cargo_bin("triage")
+        .unwrap()
+        .args(["check", "--json"])
+        .write_stdin(format!("{}> we were hacked\n", ">".repeat(10_000)))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"zone\": \"quote\""))
+        .stdout(predicate::str::contains("\"category\": null"));
+}
+
+#[test]
+fn deeply_nested_csv_quotes_round_trip() {
+    let quotes = "\"".repeat(100_000);
+    let field = format!("{quotes}our server was hacked{quotes}");
+    let input = csv_of(&[["1", "quotes", &field], ["2", "next", "hello"]]);
+    let out = classify().write_stdin(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rows = read_csv(&out.stdout);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1][2], field);
+    assert_eq!(rows[1][col(&rows[0], "triage_label")], "out-of-scope");
 }

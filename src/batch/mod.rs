@@ -546,6 +546,15 @@ pub(crate) fn json_keys(header: &[String]) -> Vec<String> {
     keys
 }
 
+/// The CSV writer buffer for records of up to `record_bytes` input bytes: room for any one of
+/// their fields, written whole. csv-core rescans the rest of a quoted field for quotes each time
+/// the buffer fills, so a field much bigger than the buffer costs quadratic time (a 12 MB
+/// multi-line field took a minute). A field grows at most threefold when written (Windows-1252
+/// decoded to UTF-8, quotes doubled), plus its two quotes.
+fn csv_buffer_for(record_bytes: usize) -> usize {
+    record_bytes.saturating_mul(3).saturating_add(2).max(8 << 10)
+}
+
 /// Reads, processes and consumes one input; returns its row count.
 #[allow(clippy::too_many_arguments)]
 fn pipeline<J: Job, R: Read>(
@@ -767,10 +776,18 @@ impl Job for ClassifyJob<'_> {
         part.stats
             .reset(self.rules.labels.len(), self.rules.categories.len());
         let out = std::mem::take(&mut part.out);
+        let largest = records
+            .iter()
+            .map(|r| r.as_slice().len())
+            .max()
+            .unwrap_or(0);
         // One CSV writer per chunk, writing into the chunk's output buffer.
         let mut sink = match self.format {
             OutputFormat::Csv => Sink::Csv(Box::new(
-                csv::WriterBuilder::new().flexible(true).from_writer(out),
+                csv::WriterBuilder::new()
+                    .flexible(true)
+                    .buffer_capacity(csv_buffer_for(largest))
+                    .from_writer(out),
             )),
             OutputFormat::Jsonl => Sink::Jsonl(out),
         };
@@ -808,7 +825,10 @@ impl Consumer<ClassifyPart> for ClassifyWriter<'_> {
         if self.format == OutputFormat::Jsonl {
             return Ok(());
         }
-        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+        let largest = header.iter().map(String::len).sum();
+        let mut w = csv::WriterBuilder::new()
+            .buffer_capacity(csv_buffer_for(largest))
+            .from_writer(Vec::new());
         let result = (|| {
             for h in header {
                 w.write_field(h)?;
