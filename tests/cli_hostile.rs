@@ -41,6 +41,27 @@ fn csv_of(rows: &[[&str; 3]]) -> Vec<u8> {
 }
 
 #[test]
+fn nul_bytes_are_kept_and_the_text_around_them_classified() {
+    let input = b"Id,Subject,Description\n1,nul\x00subject,\"our server was hacked\x00\x00 last night\"\n2,\x00,\x00\n";
+    let out = classify().write_stdin(&input[..]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rows = read_csv(&out.stdout);
+    let label = col(&rows[0], "triage_label");
+    assert_eq!(rows[1][1], "nul\0subject");
+    assert_eq!(rows[1][2], "our server was hacked\0\0 last night");
+    assert_eq!(rows[1][label], "out-of-scope");
+    assert_eq!(rows[2][1], "\0");
+    assert_eq!(rows[2][label], "in-scope");
+    Command::cargo_bin("triage")
+        .unwrap()
+        .arg("check")
+        .write_stdin(&b"our server was hacked\x00 yesterday"[..])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("out-of-scope"));
+}
+
+#[test]
 fn extremely_long_lines_finish_in_bounded_time() {
     // A 10 MB line without a line break, and a header of 200,000 columns.
     let line = "tomcat fails to start with an error ".repeat(300_000);
@@ -111,4 +132,103 @@ fn deeply_nested_csv_quotes_round_trip() {
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[1][2], field);
     assert_eq!(rows[1][col(&rows[0], "triage_label")], "out-of-scope");
+}
+
+#[test]
+fn an_unclosed_quote_is_flagged_instead_of_hiding_the_rows_it_swallows() {
+    let input = "Id,Subject,Description\n1,a,hello\n2,b,\"never closed\n3,c,our server was hacked\n4,d,more\n";
+    let out = classify().write_stdin(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "warning: <stdin>:3: a quoted field is never closed, so it runs to the end of the \
+             input: rows after line 3 are inside that row's field (flagged in triage_error)"
+        ),
+        "{stderr}"
+    );
+    let rows = read_csv(&out.stdout);
+    assert_eq!(rows.len(), 3, "the CSV reader reads rows 3 and 4 into row 2's field");
+    assert_eq!(
+        rows[2][2],
+        "never closed\n3,c,our server was hacked\n4,d,more\n"
+    );
+    assert_eq!(
+        rows[2][col(&rows[0], "triage_error")],
+        "a quoted field of this row (line 3) is never closed, so it runs to the end of the \
+         input: rows after it may be inside it"
+    );
+    classify()
+        .write_stdin("\"Id,Subject,Description\n1,a,b\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "<stdin>:1: a quoted field of the header is never closed, so the header runs to the \
+             end of the input",
+        ));
+}
+
+#[test]
+fn a_header_only_file_gives_header_only_output_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("header.csv");
+    std::fs::write(&input, "Id,Subject,Description").unwrap();
+    let out_path = dir.path().join("out.csv");
+    classify()
+        .arg(&input)
+        .arg("-o")
+        .arg(&out_path)
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("0 rows in"));
+    assert_eq!(
+        std::fs::read_to_string(&out_path).unwrap(),
+        "Id,Subject,Description,triage_label,triage_category,triage_categories,triage_rules,\
+         triage_vendor,triage_review,triage_reason,triage_error\n"
+    );
+    classify()
+        .args(["--format", "jsonl"])
+        .arg(&input)
+        .assert()
+        .code(0)
+        .stdout("");
+}
+
+#[test]
+fn empty_inputs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("empty.csv", &b""[..]),
+        ("bom.csv", b"\xEF\xBB\xBF"),
+        ("blank.csv", b"\n\r\n\n"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        classify()
+            .arg(&path)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "{}: empty file: no header row",
+                path.display()
+            )));
+    }
+}
+
+#[test]
+fn terminal_escapes_in_a_ticket_are_shown_escaped() {
+    let out = Command::cargo_bin("triage")
+        .unwrap()
+        .arg("check")
+        .write_stdin(&b"our server was hacked \x1b[2J\x1b]0;owned\x07 \xe2\x80\xaeevil"[..])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!out.stdout.contains(&0x1b), "no raw escape reaches the terminal");
+    assert!(!out.stdout.contains(&0x07));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(r#">>hacked<< \u{1b}[2J\u{1b}]0;owned\u{7} \u{202e}evil""#),
+        "{stdout}"
+    );
 }

@@ -81,10 +81,31 @@ pub fn context(text: &str, start: usize, end: usize, width: usize) -> (&str, &st
     )
 }
 
+/// Ticket text made safe for a terminal: control characters (escape sequences, NUL, bell…)
+/// and bidirectional overrides are shown escaped (`\u{1b}`), never sent as they are.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.contains(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn evidence_line(rules: &RuleSet, ticket: &Ticket<'_>, e: &Evidence, style: Style) -> String {
     let rule = rules.rule(e.rule);
     let text = ticket.field(e.field);
     let (before, matched, after) = context(text, e.start, e.end, 40);
+    let (before, matched, after) = (printable(before), printable(matched), printable(after));
     let mut flags = Vec::new();
     if e.negated {
         flags.push("negated".to_owned());
@@ -107,7 +128,7 @@ fn evidence_line(rules: &RuleSet, ticket: &Ticket<'_>, e: &Evidence, style: Styl
         flags,
         e.field.as_str(),
         before.trim_start(),
-        style.highlight(matched, e.counted),
+        style.highlight(&matched, e.counted),
         after.trim_end()
     )
 }
