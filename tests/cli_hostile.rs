@@ -7,6 +7,7 @@ mod common;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// `triage classify` with the default rules.
@@ -231,4 +232,144 @@ fn terminal_escapes_in_a_ticket_are_shown_escaped() {
         stdout.contains(r#">>hacked<< \u{1b}[2J\u{1b}]0;owned\u{7} \u{202e}evil""#),
         "{stdout}"
     );
+}
+
+/// Writes a big export (about 48 MB, 200,000 rows) for the interruption tests.
+fn big_export(path: &Path) {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(w, "Id,Subject,Description").unwrap();
+    for i in 0..200_000 {
+        writeln!(
+            w,
+            "{i},Ticket {i},\"Tomcat fails to start on our Ubuntu 22.04 VM since the update; \
+             catalina.out shows an error on line {i}. We did not change the configuration. \
+             How do I get it running again? Thanks, Maria\""
+        )
+        .unwrap();
+    }
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn sigint_and_sigterm_during_classify_leave_no_output_file_and_exit_130() {
+    use std::process::{Command as Std, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("big.csv");
+    big_export(&input);
+    let out_dir = tempfile::tempdir().unwrap();
+    let out_path = out_dir.path().join("out.csv");
+    for signal in ["INT", "TERM"] {
+        let mut child = Std::new(assert_cmd::cargo::cargo_bin("triage"))
+            .args(["classify", "-q", "--threads", "1"])
+            .arg(&input)
+            .arg("-o")
+            .arg(&out_path)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the run is writing its temporary file, then interrupt it.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let writing = std::fs::read_dir(out_dir.path()).unwrap().any(|e| {
+                let e = e.unwrap();
+                e.file_name().to_string_lossy().ends_with(".tmp")
+                    && e.metadata().unwrap().len() > 0
+            });
+            if writing {
+                break;
+            }
+            assert!(Instant::now() < deadline, "classify never started writing");
+            assert!(child.try_wait().unwrap().is_none(), "finished too early");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!out_path.exists(), "no final file while the run is going");
+        let sent = Std::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "SIG{signal}: {stderr}");
+        assert!(
+            stderr.contains(&format!("interrupted; {} was not written", out_path.display())),
+            "{stderr}"
+        );
+        assert!(!out_path.exists(), "SIG{signal}: no output file");
+        assert!(entries(out_dir.path()).is_empty(), "SIG{signal}: no temporary file left");
+    }
+    // Uninterrupted, the same run writes the whole file and leaves nothing else.
+    classify()
+        .args(["-q"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&out_path)
+        .assert()
+        .code(0);
+    assert_eq!(entries(out_dir.path()), ["out.csv"]);
+    let written = std::fs::read(&out_path).unwrap();
+    assert_eq!(written.iter().filter(|&&b| b == b'\n').count(), 200_001);
+}
+
+#[test]
+fn a_second_sigint_stops_a_run_waiting_on_silent_stdin() {
+    use std::io::Write;
+    use std::process::{Command as Std, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("out.csv");
+    let mut child = Std::new(assert_cmd::cargo::cargo_bin("triage"))
+        .args(["classify", "-q"])
+        .arg("-o")
+        .arg(&out_path)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"Id,Subject,Description\n1,a,").unwrap();
+    stdin.flush().unwrap();
+    // The writer keeps the pipe open and silent; the reader waits on it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !entries(dir.path()).iter().any(|n| n.ends_with(".tmp")) {
+        assert!(Instant::now() < deadline, "classify never created its output");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let interrupt = || {
+        let sent = Std::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    };
+    interrupt();
+    std::thread::sleep(Duration::from_millis(500));
+    interrupt();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the second SIGINT did not stop the run");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    assert_eq!(status.code(), Some(130));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains("triage: stopping (interrupt again to stop at once)")
+            && stderr.contains("triage: interrupted twice; stopped at once, nothing more written"),
+        "{stderr}"
+    );
+    assert!(entries(dir.path()).is_empty(), "no output and no temporary file");
 }

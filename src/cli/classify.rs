@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use triage::batch::{self, BatchConfig, InputSource, OutputFormat, Progress, Summary};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -82,14 +82,31 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 /// How an interrupted run's error reads (`BatchError::Interrupted` rendered).
 pub const INTERRUPTED: &str = "interrupted";
 
+/// The temporary output file while it is being written, for a second signal to remove.
+pub type TempPath = Arc<Mutex<Option<PathBuf>>>;
+
 /// A flag raised by SIGINT/SIGTERM: the batch stops reading, nothing more is written, and a
-/// temporary output file is removed instead of being renamed into place.
-pub fn interrupt_flag() -> Arc<AtomicBool> {
+/// temporary output file is removed instead of being renamed into place. A second signal ends
+/// the process at once (after removing the temporary file): the first cannot stop a read that
+/// waits for input which does not come (a silent pipe).
+pub fn interrupt_flag(temp: TempPath) -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let raised = Arc::clone(&flag);
     // Fails only if a handler is already installed (not the case in this process): then a
     // signal simply ends the process, which never renames the temporary file either.
-    let _ = ctrlc::set_handler(move || raised.store(true, Ordering::Relaxed));
+    let _ = ctrlc::set_handler(move || {
+        if !raised.swap(true, Ordering::SeqCst) {
+            eprintln!("triage: stopping (interrupt again to stop at once)");
+            return;
+        }
+        // The handler runs on its own thread, not in signal context: removing a file is fine.
+        let removed = temp.lock().ok().and_then(|mut t| t.take());
+        if let Some(path) = removed {
+            let _ = std::fs::remove_file(path);
+        }
+        eprintln!("triage: interrupted twice; stopped at once, nothing more written");
+        std::process::exit(EXIT_INTERRUPTED);
+    });
     flag
 }
 
@@ -222,19 +239,20 @@ pub fn run(args: Args) -> i32 {
         Ok(i) => i,
         Err(e) => return fail(e),
     };
+    let temp = TempPath::default();
     let cfg = BatchConfig {
         format: match args.format {
             Format::Csv => OutputFormat::Csv,
             Format::Jsonl => OutputFormat::Jsonl,
         },
-        cancel: Some(interrupt_flag()),
+        cancel: Some(interrupt_flag(Arc::clone(&temp))),
         ..args.input.config()
     };
     let bar = Bar::on_stderr(args.quiet);
     let quiet = args.quiet;
     let mut note = |msg: String| bar.note(quiet, &msg);
     let result = match &args.output {
-        Some(path) => write_atomically(path, |w| {
+        Some(path) => write_atomically(path, &temp, |w| {
             batch::run(&rules, inputs, w, &cfg, &bar, &mut note).map_err(|e| e.to_string())
         }),
         None => {
@@ -276,9 +294,11 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-/// Writes through a temporary file beside `path`, renamed over it only on success.
+/// Writes through a temporary file beside `path`, renamed over it only on success. The
+/// temporary file's path is in `temp` while it exists.
 fn write_atomically(
     path: &Path,
+    temp: &TempPath,
     body: impl FnOnce(&mut (dyn Write + Send)) -> Result<Summary, String>,
 ) -> Result<Summary, String> {
     let dir = match path.parent() {
@@ -293,6 +313,23 @@ fn write_atomically(
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(|e| format!("{}: cannot create output: {e}", path.display()))?;
+    let set_temp = |p: Option<PathBuf>| {
+        if let Ok(mut t) = temp.lock() {
+            *t = p;
+        }
+    };
+    set_temp(Some(tmp.path().to_owned()));
+    let result = write_through(path, tmp, body);
+    set_temp(None);
+    result
+}
+
+/// The body of [`write_atomically`]: write, sync, set the mode, rename.
+fn write_through(
+    path: &Path,
+    tmp: tempfile::NamedTempFile,
+    body: impl FnOnce(&mut (dyn Write + Send)) -> Result<Summary, String>,
+) -> Result<Summary, String> {
     let mut w = BufWriter::with_capacity(1 << 16, tmp);
     let summary = body(&mut w)?;
     let tmp = w

@@ -49,7 +49,7 @@ pub fn run(args: Args) -> i32 {
         Err(e) => return fail(e),
     };
     let cfg = BatchConfig {
-        cancel: Some(interrupt_flag()),
+        cancel: Some(interrupt_flag(Default::default())),
         ..args.input.config()
     };
     let bar = Bar::on_stderr(args.quiet);
