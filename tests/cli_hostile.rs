@@ -107,7 +107,11 @@ fn deeply_nested_email_quoting_is_quoted_text_and_linear() {
     let input = csv_of(&[["1", "nested", &text]]);
     let started = Instant::now();
     let out = classify().write_stdin(input).output().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(out.status.code(), Some(1), "over 1 MiB: flagged");
     let rows = read_csv(&out.stdout);
     assert_eq!(rows[1][2], text);
@@ -149,7 +153,11 @@ fn an_unclosed_quote_is_flagged_instead_of_hiding_the_rows_it_swallows() {
         "{stderr}"
     );
     let rows = read_csv(&out.stdout);
-    assert_eq!(rows.len(), 3, "the CSV reader reads rows 3 and 4 into row 2's field");
+    assert_eq!(
+        rows.len(),
+        3,
+        "the CSV reader reads rows 3 and 4 into row 2's field"
+    );
     assert_eq!(
         rows[2][2],
         "never closed\n3,c,our server was hacked\n4,d,more\n"
@@ -217,6 +225,52 @@ fn empty_inputs_are_refused() {
 }
 
 #[test]
+fn unwritable_outputs_are_refused_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, csv_of(&[["1", "a", "hello"]])).unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    classify()
+        .arg(&input)
+        .arg("-o")
+        .arg(file.join("out.csv"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}: cannot create output: Not a directory (os error 20)\n",
+            file.join("out.csv").display()
+        )))
+        .stderr(predicate::str::contains(".triage-").not());
+    classify()
+        .arg(&input)
+        .arg("-o")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}: is a directory",
+            dir.path().display()
+        )));
+    classify()
+        .arg(&input)
+        .arg("-q")
+        .arg("--summary-json")
+        .arg(file.join("s.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "{}: cannot write summary: Not a directory",
+            file.join("s.json").display()
+        )));
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "nothing left behind: {names:?}");
+}
+
+#[test]
 fn terminal_escapes_in_a_ticket_are_shown_escaped() {
     let out = Command::cargo_bin("triage")
         .unwrap()
@@ -225,7 +279,10 @@ fn terminal_escapes_in_a_ticket_are_shown_escaped() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(!out.stdout.contains(&0x1b), "no raw escape reaches the terminal");
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "no raw escape reaches the terminal"
+    );
     assert!(!out.stdout.contains(&0x07));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -281,8 +338,7 @@ fn sigint_and_sigterm_during_classify_leave_no_output_file_and_exit_130() {
         loop {
             let writing = std::fs::read_dir(out_dir.path()).unwrap().any(|e| {
                 let e = e.unwrap();
-                e.file_name().to_string_lossy().ends_with(".tmp")
-                    && e.metadata().unwrap().len() > 0
+                e.file_name().to_string_lossy().ends_with(".tmp") && e.metadata().unwrap().len() > 0
             });
             if writing {
                 break;
@@ -302,11 +358,17 @@ fn sigint_and_sigterm_during_classify_leave_no_output_file_and_exit_130() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(130), "SIG{signal}: {stderr}");
         assert!(
-            stderr.contains(&format!("interrupted; {} was not written", out_path.display())),
+            stderr.contains(&format!(
+                "interrupted; {} was not written",
+                out_path.display()
+            )),
             "{stderr}"
         );
         assert!(!out_path.exists(), "SIG{signal}: no output file");
-        assert!(entries(out_dir.path()).is_empty(), "SIG{signal}: no temporary file left");
+        assert!(
+            entries(out_dir.path()).is_empty(),
+            "SIG{signal}: no temporary file left"
+        );
     }
     // Uninterrupted, the same run writes the whole file and leaves nothing else.
     classify()
@@ -341,7 +403,10 @@ fn a_second_sigint_stops_a_run_waiting_on_silent_stdin() {
     // The writer keeps the pipe open and silent; the reader waits on it.
     let deadline = Instant::now() + Duration::from_secs(30);
     while !entries(dir.path()).iter().any(|n| n.ends_with(".tmp")) {
-        assert!(Instant::now() < deadline, "classify never created its output");
+        assert!(
+            Instant::now() < deadline,
+            "classify never created its output"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let interrupt = || {
@@ -359,7 +424,10 @@ fn a_second_sigint_stops_a_run_waiting_on_silent_stdin() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "the second SIGINT did not stop the run");
+        assert!(
+            Instant::now() < deadline,
+            "the second SIGINT did not stop the run"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     drop(stdin);
@@ -371,5 +439,8 @@ fn a_second_sigint_stops_a_run_waiting_on_silent_stdin() {
             && stderr.contains("triage: interrupted twice; stopped at once, nothing more written"),
         "{stderr}"
     );
-    assert!(entries(dir.path()).is_empty(), "no output and no temporary file");
+    assert!(
+        entries(dir.path()).is_empty(),
+        "no output and no temporary file"
+    );
 }

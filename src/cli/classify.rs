@@ -312,7 +312,13 @@ fn write_atomically(
         .prefix(".triage-")
         .suffix(".tmp")
         .tempfile_in(&dir)
-        .map_err(|e| format!("{}: cannot create output: {e}", path.display()))?;
+        .map_err(|e| {
+            // tempfile appends ` at path "<dir>/.triage-XXXXXX.tmp"`, a name the user never
+            // chose: keep the cause only.
+            let message = e.to_string();
+            let cause = message.split(" at path ").next().unwrap_or(&message);
+            format!("{}: cannot create output: {cause}", path.display())
+        })?;
     let set_temp = |p: Option<PathBuf>| {
         if let Ok(mut t) = temp.lock() {
             *t = p;
