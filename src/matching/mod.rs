@@ -111,6 +111,9 @@ impl RuleSet {
         scratch.slots.resize(self.slot_count, false);
         scratch.rule_touched.resize(self.rules.len(), false);
         scratch.fired.resize(self.rules.len(), false);
+        // Normally a no-op; after a run that panicked (and was caught, as batch runs do), it
+        // clears what that run left, which would otherwise leak into this ticket's verdict.
+        self.reset(scratch);
         for field in Field::ALL {
             let text = ticket.field(field);
             let scan = &mut scratch.fields[field as usize];
@@ -118,7 +121,11 @@ impl RuleSet {
         }
         self.evaluate(scratch, verdict);
         decide(self, &scratch.fired, verdict);
-        // Reset only what this ticket touched.
+        self.reset(scratch);
+    }
+
+    /// Resets the per-rule state, only where a ticket touched it.
+    fn reset(&self, scratch: &mut Scratch) {
         for &r in &scratch.touched {
             let rule = &self.rules[r as usize];
             for s in rule.slot_range() {
@@ -617,7 +624,32 @@ fn push_evidence(
 
 #[cfg(test)]
 mod tests {
-    use super::names_a_resource;
+    use super::*;
+
+    /// A run that stopped half-way (a panic caught by the caller) leaves the thread's scratch
+    /// as it was at that point: the next ticket's verdict must not depend on it.
+    #[test]
+    fn a_run_that_stopped_half_way_does_not_leak_into_the_next() {
+        let rules = RuleSet::embedded().unwrap();
+        let hacked = Ticket::new("", "our server was hacked and tomcat fails to start");
+        let plain = Ticket::new("", "please resize the disk of our VM");
+        let fresh = std::thread::scope(|s| s.spawn(|| rules.classify(&plain)).join().unwrap());
+        SCRATCH.with(|cell| {
+            let mut scratch = cell.borrow_mut();
+            let mut verdict = Verdict::default();
+            scratch.slots.resize(rules.slot_count, false);
+            scratch.rule_touched.resize(rules.rules.len(), false);
+            scratch.fired.resize(rules.rules.len(), false);
+            for field in Field::ALL {
+                let scan = &mut scratch.fields[field as usize];
+                rules.scan_field(field, hacked.field(field), scan, false);
+            }
+            // Stop where a panic in `decide` would have: rules fired, nothing reset.
+            rules.evaluate(&mut scratch, &mut verdict);
+            assert!(!verdict.rules.is_empty());
+        });
+        assert_eq!(rules.classify(&plain), fresh);
+    }
 
     #[test]
     fn resource_names_are_told_from_versions_and_compounds() {
