@@ -444,3 +444,31 @@ fn a_second_sigint_stops_a_run_waiting_on_silent_stdin() {
         "no output and no temporary file"
     );
 }
+
+#[test]
+fn a_closed_standard_output_is_an_error_not_a_panic() {
+    // `triage … | true`: the reader is gone before triage writes (it loads its rules first).
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/exports/zendesk_sample.csv");
+    let sample = sample.to_str().unwrap();
+    for args in [
+        &["check", "our server was hacked"][..],
+        &["check", "--json", "our server was hacked"],
+        &["classify", "-q", sample],
+        &["test", "--quiet"],
+    ] {
+        let out = std::process::Command::new("bash")
+            .args(["-c", "set -o pipefail; \"$0\" \"$@\" | true"])
+            .arg(assert_cmd::cargo::cargo_bin("triage"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("triage: error: cannot write output: Broken pipe")
+                && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! `triage check`: pre-screen one case.
 
 use super::render::{verdict_text, Style};
-use super::{fail, RulesArg, EXIT_FINDINGS, EXIT_OK};
+use super::{fail, write_stdout, RulesArg, EXIT_FINDINGS, EXIT_OK};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use triage::{RuleSet, Ticket, Verdict};
@@ -174,15 +174,19 @@ pub fn run(args: Args) -> i32 {
     let verdict = rules.classify(&ticket);
     if args.json {
         let report = verdict.report(&rules, &ticket);
-        match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => return fail(format!("cannot write JSON: {e}")),
+        let written = serde_json::to_string_pretty(&report)
+            .map_err(|e| format!("cannot write JSON: {e}"))
+            .and_then(|s| write_stdout(&(s + "\n")));
+        if let Err(e) = written {
+            return fail(e);
         }
-    } else {
-        print!(
-            "{}",
-            verdict_text(&rules, &ticket, &verdict, Style::for_stdout())
-        );
+    } else if let Err(e) = write_stdout(&verdict_text(
+        &rules,
+        &ticket,
+        &verdict,
+        Style::for_stdout(),
+    )) {
+        return fail(e);
     }
     let mut status = EXIT_OK;
     if let Some(e) = &expectation {

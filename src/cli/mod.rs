@@ -88,6 +88,16 @@ pub fn print_report(text: &str) -> Result<(), String> {
     }
 }
 
+/// Writes a command's report to standard output. A closed or failing output (`| head`, a full
+/// disk) is an error to report, not a panic as `print!` makes it.
+pub fn write_stdout(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write output: {e}"))
+}
+
 /// Prints an error for people and returns the error exit status.
 pub fn fail(message: impl std::fmt::Display) -> i32 {
     eprintln!("triage: error: {message}");

@@ -85,7 +85,8 @@ pub fn context(text: &str, start: usize, end: usize, width: usize) -> (&str, &st
 /// and bidirectional overrides are shown escaped (`\u{1b}`), never sent as they are.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     let unsafe_char = |c: char| {
-        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
     if !text.contains(unsafe_char) {
         return std::borrow::Cow::Borrowed(text);

@@ -1,7 +1,7 @@
 //! `triage test`: run labelled fixtures and report.
 
 use super::render::{verdict_text, Style};
-use super::{fail, RulesArg, EXIT_FINDINGS, EXIT_OK};
+use super::{fail, write_stdout, RulesArg, EXIT_FINDINGS, EXIT_OK};
 use serde::Serialize;
 use std::path::PathBuf;
 use triage::fixtures::{
@@ -41,15 +41,20 @@ pub fn run(args: Args) -> i32 {
     }
     let eval = evaluate(&rules, &fixtures);
     if args.json {
-        match serde_json::to_string_pretty(&JsonReport::new(&rules, &fixtures, &eval)) {
-            Ok(s) => println!("{s}"),
-            Err(e) => return fail(format!("cannot write JSON: {e}")),
+        let written = serde_json::to_string_pretty(&JsonReport::new(&rules, &fixtures, &eval))
+            .map_err(|e| format!("cannot write JSON: {e}"))
+            .and_then(|s| write_stdout(&(s + "\n")));
+        if let Err(e) = written {
+            return fail(e);
         }
-    } else {
-        print!(
-            "{}",
-            text_report(&rules, &fixtures, &eval, args.quiet, Style::for_stdout())
-        );
+    } else if let Err(e) = write_stdout(&text_report(
+        &rules,
+        &fixtures,
+        &eval,
+        args.quiet,
+        Style::for_stdout(),
+    )) {
+        return fail(e);
     }
     if eval.failed() == 0 {
         EXIT_OK
