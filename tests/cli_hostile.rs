@@ -140,44 +140,6 @@ fn deeply_nested_csv_quotes_round_trip() {
 }
 
 #[test]
-fn an_unclosed_quote_is_flagged_instead_of_hiding_the_rows_it_swallows() {
-    let input = "Id,Subject,Description\n1,a,hello\n2,b,\"never closed\n3,c,our server was hacked\n4,d,more\n";
-    let out = classify().write_stdin(input).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(
-            "warning: <stdin>:3: a quoted field is never closed, so it runs to the end of the \
-             input: rows after line 3 are inside that row's field (flagged in triage_error)"
-        ),
-        "{stderr}"
-    );
-    let rows = read_csv(&out.stdout);
-    assert_eq!(
-        rows.len(),
-        3,
-        "the CSV reader reads rows 3 and 4 into row 2's field"
-    );
-    assert_eq!(
-        rows[2][2],
-        "never closed\n3,c,our server was hacked\n4,d,more\n"
-    );
-    assert_eq!(
-        rows[2][col(&rows[0], "triage_error")],
-        "a quoted field of this row (line 3) is never closed, so it runs to the end of the \
-         input: rows after it may be inside it"
-    );
-    classify()
-        .write_stdin("\"Id,Subject,Description\n1,a,b\n")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "<stdin>:1: a quoted field of the header is never closed, so the header runs to the \
-             end of the input",
-        ));
-}
-
-#[test]
 fn a_header_only_file_gives_header_only_output_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("header.csv");

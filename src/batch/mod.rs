@@ -552,7 +552,10 @@ pub(crate) fn json_keys(header: &[String]) -> Vec<String> {
 /// multi-line field took a minute). A field grows at most threefold when written (Windows-1252
 /// decoded to UTF-8, quotes doubled), plus its two quotes.
 fn csv_buffer_for(record_bytes: usize) -> usize {
-    record_bytes.saturating_mul(3).saturating_add(2).max(8 << 10)
+    record_bytes
+        .saturating_mul(3)
+        .saturating_add(2)
+        .max(8 << 10)
 }
 
 /// Reads, processes and consumes one input; returns its row count.
@@ -587,11 +590,14 @@ fn pipeline<J: Job, R: Read>(
         let read = read_chunks(
             reader,
             name,
-            (ctx.chunk_rows, ctx.chunk_bytes),
+            ChunkLimits {
+                rows: ctx.chunk_rows,
+                bytes: ctx.chunk_bytes,
+                in_flight: threads * CHUNKS_PER_THREAD,
+            },
             work_tx,
             recycle_rx,
             cancel,
-            threads * CHUNKS_PER_THREAD,
             || Chunk::new(job.new_part()),
         );
         let written = writer.join().expect("writer thread");
@@ -604,17 +610,23 @@ fn pipeline<J: Job, R: Read>(
     })
 }
 
-/// Reads the input into chunks for the workers. At most `max_in_flight` chunks exist at once: a
-/// slow chunk holds the ordered writer back, and without this bound the chunks finished after
-/// it would pile up in memory.
+/// How big chunks get, and how many may exist at once.
+struct ChunkLimits {
+    rows: usize,
+    bytes: usize,
+    /// A slow chunk holds the ordered writer back; without this bound the chunks finished after
+    /// it would pile up in memory.
+    in_flight: usize,
+}
+
+/// Reads the input into chunks for the workers, within `limits`.
 fn read_chunks<R: Read, P>(
     reader: &mut csv::Reader<R>,
     name: &str,
-    (chunk_rows, chunk_bytes): (usize, usize),
+    limits: ChunkLimits,
     work_tx: SyncSender<Chunk<P>>,
     recycle_rx: Receiver<Chunk<P>>,
     cancel: Option<&std::sync::atomic::AtomicBool>,
-    max_in_flight: usize,
     new_chunk: impl Fn() -> Chunk<P>,
 ) -> Result<u64, BatchError> {
     let mut seq = 0;
@@ -626,7 +638,7 @@ fn read_chunks<R: Read, P>(
         }
         let mut chunk = match recycle_rx.try_recv() {
             Ok(chunk) => chunk,
-            Err(_) if created < max_in_flight => {
+            Err(_) if created < limits.in_flight => {
                 created += 1;
                 new_chunk()
             }
@@ -641,7 +653,7 @@ fn read_chunks<R: Read, P>(
         chunk.len = 0;
         let mut bytes = 0usize;
         let mut eof = false;
-        while chunk.len < chunk_rows && bytes < chunk_bytes {
+        while chunk.len < limits.rows && bytes < limits.bytes {
             if chunk.records.len() == chunk.len {
                 chunk.records.push(ByteRecord::new());
             }
