@@ -206,7 +206,7 @@ fn regex_builder_error(e: regex::Error) -> String {
 
 /// Compiled size of a rule regex, as `check_regex` measures it; `None` if it does not compile
 /// within `limit`.
-fn regex_size(source: &str, limit: usize) -> Option<usize> {
+pub(crate) fn regex_size(source: &str, limit: usize) -> Option<usize> {
     use regex_automata::nfa::thompson;
     let hir = regex_syntax::ParserBuilder::new()
         .case_insensitive(true)

@@ -812,24 +812,7 @@ fn sample_breadth(rules: &RuleSet, sample: &SampleHits, broad: f64, out: &mut Ve
 /// Compiled NFA size of a rule regex (built as rules build them), `None` if it does not build
 /// within the load limit.
 pub fn regex_size(source: &str) -> Option<usize> {
-    use regex_automata::nfa::thompson;
-    let hir = regex_syntax::ParserBuilder::new()
-        .case_insensitive(true)
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(source)
-        .ok()?;
-    thompson::Compiler::new()
-        .configure(
-            thompson::Config::new()
-                .utf8(false)
-                .shrink(false)
-                .nfa_size_limit(Some(crate::compile::REGEX_SIZE_LIMIT)),
-        )
-        .build_from_hir(&hir)
-        .ok()
-        .map(|nfa| nfa.memory_usage())
+    crate::compile::regex_size(source, crate::compile::REGEX_SIZE_LIMIT)
 }
 
 fn regexes(rules: &RuleSet, views: &[RuleView<'_>], parsed: &ParsedRules, out: &mut Vec<Finding>) {
