@@ -18,6 +18,8 @@ pub mod compile;
 pub mod decision;
 pub mod error;
 pub mod fixtures;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod matching;
 pub mod rules;
 pub mod ruleset;
