@@ -491,3 +491,47 @@ fn check_jsonl_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>
         }
     }
 }
+
+// --- stress: many rules -----------------------------------------------------------------------
+
+/// A category file of `n` generated rules for `category`, to load and run a very large rule
+/// set. Rule `i` (`generated.r{i}`) fires when the text has "product{i} fails to start" (every
+/// tenth rule also takes a regex with a literal prefix, `re:err{i}-\d+`) and "widget{i}" or
+/// "gadget{i}…" with "crash(es)", and not "not product{i}"; every hundredth also needs
+/// "module{i}" within 4 words of "panic". [`many_rules_ticket`] writes a ticket that fires
+/// rule `i`.
+pub fn many_rules_category(category: &str, n: usize) -> String {
+    use std::fmt::Write as _;
+    let mut out = format!("category = \"{category}\"\n");
+    for i in 0..n {
+        let _ = write!(
+            out,
+            "\n[[rule]]\nid = \"generated.r{i}\"\nreason = \"generated rule {i}\"\n\
+             vendor = \"Vendor {i}\"\nany = [\"product{i} fails to start\"{regex}]\n\
+             all = [[\"widget{i}\", \"gadget{i}*\"], [\"crash\", \"crashes\"]]\n\
+             none = [\"not product{i}\"]\n",
+            regex = if i % 10 == 0 {
+                format!(", 're:err{i}-\\d+'")
+            } else {
+                String::new()
+            }
+        );
+        if i % 100 == 0 {
+            let _ = write!(
+                out,
+                "[[rule.near]]\na = [\"module{i}\"]\nb = [\"panic\"]\nwithin = 4\n"
+            );
+        }
+    }
+    out
+}
+
+/// A ticket text that fires generated rule `i` of [`many_rules_category`].
+pub fn many_rules_ticket(i: usize) -> String {
+    format!(
+        "Since the update product{i} fails to start on our VM and widget{i} crashes every \
+         few minutes; the log says err{}-42 and module{} hit a panic.",
+        i - i % 10,
+        i - i % 100
+    )
+}

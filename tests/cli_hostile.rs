@@ -33,12 +33,101 @@ fn col(header: &[String], name: &str) -> usize {
 }
 
 fn csv_of(rows: &[[&str; 3]]) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    // A buffer that holds the biggest field: csv-core rescans a quoted field at every flush.
+    let biggest = rows.iter().flatten().map(|f| f.len()).max().unwrap_or(0);
+    let mut w = csv::WriterBuilder::new()
+        .buffer_capacity(2 * biggest + 64)
+        .from_writer(Vec::new());
     w.write_record(["Id", "Subject", "Description"]).unwrap();
     for r in rows {
         w.write_record(r).unwrap();
     }
     w.into_inner().unwrap()
+}
+
+#[test]
+fn a_field_over_the_size_limit_is_classified_on_its_first_mib_and_flagged() {
+    let filler = "x".repeat(1 << 20);
+    let early = format!("our server was hacked {filler} tail");
+    let late = format!("{filler} our server was hacked");
+    let input = csv_of(&[
+        ["1", "big", &early],
+        ["2", "late", &late],
+        ["3", "ok", "hello"],
+    ]);
+    let out = classify().write_stdin(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "rows flagged: exit 1");
+    let rows = read_csv(&out.stdout);
+    assert_eq!(rows.len(), 4, "no row dropped");
+    let (label, error) = (col(&rows[0], "triage_label"), col(&rows[0], "triage_error"));
+    let flag = "text over 1048576 bytes: classified on its first 1048576 bytes";
+    assert_eq!(rows[1][2], early, "the whole field is written back");
+    assert_eq!(rows[1][label], "out-of-scope");
+    assert_eq!(rows[1][error], flag);
+    assert_eq!(
+        rows[2][label], "in-scope",
+        "words past the limit are not read"
+    );
+    assert_eq!(rows[2][error], flag);
+    assert_eq!(rows[3][error], "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("review: 2, errors: 2"));
+}
+
+#[test]
+fn ten_thousand_rules_load_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = triage::rules::RuleSources::embedded();
+    for file in [&sources.policy, &sources.matrix, &sources.language]
+        .into_iter()
+        .chain(sources.lists.as_ref())
+        .chain(&sources.categories)
+    {
+        let name = file.path.strip_prefix("<embedded>").unwrap();
+        common::write(dir.path(), name.to_str().unwrap(), &file.text);
+    }
+    let generated = triage::fuzzing::many_rules_category("platform", 10_000);
+    common::write(dir.path(), "categories/generated.toml", &generated);
+    let input = csv_of(&[
+        ["1", "a", &triage::fuzzing::many_rules_ticket(9_999)],
+        ["2", "b", &triage::fuzzing::many_rules_ticket(0)],
+        ["3", "c", "our server was hacked"],
+    ]);
+    let out = classify()
+        .arg("--rules")
+        .arg(dir.path())
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = read_csv(&out.stdout);
+    let rules = col(&rows[0], "triage_rules");
+    assert!(rows[1][rules].contains("generated.r9999"), "{:?}", rows[1]);
+    assert!(rows[2][rules].contains("generated.r0"), "{:?}", rows[2]);
+    assert_eq!(rows[3][col(&rows[0], "triage_category")], "security");
+}
+
+#[test]
+fn a_regex_too_big_to_compile_is_refused_at_load_with_file_and_line() {
+    let rules = common::rules_dir(&[(
+        "categories/security.toml",
+        "category = \"security\"\n\n[[rule]]\nid = \"security.x\"\nreason = \"r\"\nany = ['re:(?u:\\w){500}']\n",
+    )]);
+    Command::cargo_bin("triage")
+        .unwrap()
+        .args(["check", "--rules"])
+        .arg(rules.path())
+        .arg("text")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "categories/security.toml:6:8: invalid regex \"(?u:\\\\w){500}\": compiled regex \
+             exceeds the size limit of 2097152 bytes; simplify it or split it into literals",
+        ));
 }
 
 #[test]
@@ -60,6 +149,37 @@ fn nul_bytes_are_kept_and_the_text_around_them_classified() {
         .assert()
         .code(0)
         .stdout(predicate::str::starts_with("out-of-scope"));
+}
+
+#[test]
+fn json_lines_are_valid_json_whatever_the_input_bytes() {
+    // Nothing reads JSON input: the JSON written must be valid whatever the CSV held. ED A0 80
+    // is a UTF-16 surrogate encoded as UTF-8 (CESU-8), invalid UTF-8; `\ud800` as text is an
+    // escape a JSON reader would turn into a lone surrogate if it were written unescaped.
+    let input = b"Id,Subject,Description\n1,lone \xed\xa0\x80 surrogate,\"\\ud800 \"\" \x01\x1f\x7f our server was hacked\"\n";
+    let out = classify()
+        .args(["--format", "jsonl"])
+        .write_stdin(&input[..])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: <stdin>: 1 row(s) not valid UTF-8, decoded as Windows-1252"),
+        "{stderr}"
+    );
+    let text = std::str::from_utf8(&out.stdout).expect("output is UTF-8");
+    let value: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+    assert_eq!(value["Subject"], "lone \u{ed}\u{a0}\u{20ac} surrogate");
+    assert_eq!(
+        value["Description"],
+        "\\ud800 \" \u{1}\u{1f}\u{7f} our server was hacked"
+    );
+    assert_eq!(value["triage_label"], "out-of-scope");
+    assert!(
+        text.contains("\"\\\\ud800 \\\" \\u0001\\u001f\u{7f} our"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -233,6 +353,27 @@ fn unwritable_outputs_are_refused_and_leave_nothing() {
 }
 
 #[test]
+fn a_rules_directory_that_is_a_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules.toml");
+    std::fs::write(&file, "name = \"x\"\n").unwrap();
+    for command in ["check", "classify", "test"] {
+        Command::cargo_bin("triage")
+            .unwrap()
+            .arg(command)
+            .arg("--rules")
+            .arg(&file)
+            .write_stdin("Id,Subject,Description\n")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "cannot load rules directory {0}:\n{0}:1:1: cannot read: not a directory",
+                file.display()
+            )));
+    }
+}
+
+#[test]
 fn terminal_escapes_in_a_ticket_are_shown_escaped() {
     let out = Command::cargo_bin("triage")
         .unwrap()
@@ -253,12 +394,12 @@ fn terminal_escapes_in_a_ticket_are_shown_escaped() {
     );
 }
 
-/// Writes a big export (about 48 MB, 200,000 rows) for the interruption tests.
-fn big_export(path: &Path) {
+/// Writes an export of `rows` rows (200,000 rows: about 48 MB) for the interruption tests.
+fn export(path: &Path, rows: usize) {
     use std::io::Write;
     let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     writeln!(w, "Id,Subject,Description").unwrap();
-    for i in 0..200_000 {
+    for i in 0..rows {
         writeln!(
             w,
             "{i},Ticket {i},\"Tomcat fails to start on our Ubuntu 22.04 VM since the update; \
@@ -283,7 +424,7 @@ fn sigint_and_sigterm_during_classify_leave_no_output_file_and_exit_130() {
     use std::process::{Command as Std, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("big.csv");
-    big_export(&input);
+    export(&input, 200_000);
     let out_dir = tempfile::tempdir().unwrap();
     let out_path = out_dir.path().join("out.csv");
     for signal in ["INT", "TERM"] {
@@ -332,7 +473,8 @@ fn sigint_and_sigterm_during_classify_leave_no_output_file_and_exit_130() {
             "SIG{signal}: no temporary file left"
         );
     }
-    // Uninterrupted, the same run writes the whole file and leaves nothing else.
+    // Uninterrupted, the same run (on fewer rows) writes the whole file and nothing else.
+    export(&input, 2_000);
     classify()
         .args(["-q"])
         .arg(&input)
@@ -342,7 +484,7 @@ fn sigint_and_sigterm_during_classify_leave_no_output_file_and_exit_130() {
         .code(0);
     assert_eq!(entries(out_dir.path()), ["out.csv"]);
     let written = std::fs::read(&out_path).unwrap();
-    assert_eq!(written.iter().filter(|&&b| b == b'\n').count(), 200_001);
+    assert_eq!(written.iter().filter(|&&b| b == b'\n').count(), 2_001);
 }
 
 #[test]
