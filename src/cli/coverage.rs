@@ -2,18 +2,11 @@
 
 use super::classify::{interrupt_flag, open_inputs, Bar, InputArgs, EXIT_INTERRUPTED};
 use super::render::Style;
-use super::{fail, print_report, RulesArg, EXIT_OK};
+use super::{emit_report, fail, ReportFormat, RulesArg, EXIT_OK};
 use std::path::PathBuf;
 use triage::batch::{BatchConfig, BatchError};
 use triage::tuning::coverage::{coverage, Candidate, CoverageReport};
 use triage::tuning::RuleSetInfo;
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Csv,
-    Json,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,7 +15,7 @@ pub struct Args {
     inputs: Vec<PathBuf>,
     /// Report format. `csv` writes one row per category, rule and candidate (column `kind`).
     #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    format: ReportFormat,
     #[command(flatten)]
     input: InputArgs,
     /// No progress bar and no notes on standard error.
@@ -66,17 +59,7 @@ pub fn run(args: Args) -> i32 {
         }
         Err(e) => return fail(e),
     };
-    let rendered = match args.format {
-        Format::Text => Ok(text(&report, Style::for_stdout())),
-        Format::Json => serde_json::to_string_pretty(&report)
-            .map(|s| s + "\n")
-            .map_err(|e| e.to_string()),
-        Format::Csv => csv_rows(&report),
-    };
-    if let Err(e) = rendered
-        .map_err(|e| format!("cannot write the report: {e}"))
-        .and_then(|s| print_report(&s))
-    {
+    if let Err(e) = emit_report(args.format, &report, text, csv_rows) {
         return fail(e);
     }
     EXIT_OK

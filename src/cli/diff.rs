@@ -2,19 +2,12 @@
 
 use super::classify::{interrupt_flag, open_inputs, Bar, InputArgs, EXIT_INTERRUPTED};
 use super::render::Style;
-use super::{fail, load_rules, print_report, RulesArg, EXIT_FINDINGS, EXIT_OK};
+use super::{emit_report, fail, load_rules, ReportFormat, RulesArg, EXIT_FINDINGS, EXIT_OK};
 use std::path::{Path, PathBuf};
 use triage::batch::{BatchConfig, BatchError};
 use triage::fixtures::load_fixtures;
 use triage::tuning::diff::{diff_exports, diff_fixtures, Change, DiffOptions, DiffReport, Side};
 use triage::tuning::RuleSetInfo;
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Csv,
-    Json,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,7 +26,7 @@ pub struct Args {
     rule_changes: bool,
     /// Report format. `csv` writes one row per changed ticket (the counts go to standard error).
     #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    format: ReportFormat,
     #[command(flatten)]
     input: InputArgs,
     /// No progress bar and no notes on standard error.
@@ -112,22 +105,10 @@ pub fn run(args: Args) -> i32 {
             }
         }
     };
-    let rendered = match args.format {
-        Format::Text => Ok(text(&report, Style::for_stdout())),
-        Format::Json => serde_json::to_string_pretty(&report)
-            .map(|s| s + "\n")
-            .map_err(|e| e.to_string()),
-        Format::Csv => {
-            if !args.quiet {
-                eprint!("{}", counts_text(&report));
-            }
-            csv_rows(&report)
-        }
-    };
-    if let Err(e) = rendered
-        .map_err(|e| format!("cannot write the report: {e}"))
-        .and_then(|s| print_report(&s))
-    {
+    if matches!(args.format, ReportFormat::Csv) && !args.quiet {
+        eprint!("{}", counts_text(&report));
+    }
+    if let Err(e) = emit_report(args.format, &report, text, csv_rows) {
         return fail(e);
     }
     if report.has_changes() {

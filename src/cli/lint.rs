@@ -2,20 +2,13 @@
 
 use super::classify::{open_inputs, Bar, InputArgs};
 use super::render::Style;
-use super::{fail, print_report, RulesArg, EXIT_FINDINGS, EXIT_OK};
+use super::{emit_report, fail, ReportFormat, RulesArg, EXIT_FINDINGS, EXIT_OK};
 use std::path::PathBuf;
 use triage::fixtures::{evaluate, load_fixtures};
 use triage::rules::RuleSources;
 use triage::tuning::lint::{lint, sample_hits, LintOptions, LintReport, Severity, DEFAULT_BROAD};
 use triage::tuning::RuleSetInfo;
 use triage::RuleSet;
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Csv,
-    Json,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -30,7 +23,7 @@ pub struct Args {
     broad: f64,
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    format: ReportFormat,
     /// Show findings of this severity and above (`info` shows everything).
     #[arg(long = "min-severity", value_enum, default_value = "warning")]
     min_severity: MinSeverity,
@@ -160,17 +153,7 @@ pub fn run(args: Args) -> i32 {
         MinSeverity::Info => Severity::Info,
     };
     report.findings.retain(|f| f.severity <= floor);
-    let rendered = match args.format {
-        Format::Text => Ok(text(&report, Style::for_stdout())),
-        Format::Json => serde_json::to_string_pretty(&report)
-            .map(|s| s + "\n")
-            .map_err(|e| e.to_string()),
-        Format::Csv => csv_rows(&report),
-    };
-    if let Err(e) = rendered
-        .map_err(|e| format!("cannot write the report: {e}"))
-        .and_then(|s| print_report(&s))
-    {
+    if let Err(e) = emit_report(args.format, &report, text, csv_rows) {
         return fail(e);
     }
     if report.has_errors() {

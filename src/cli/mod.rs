@@ -75,6 +75,34 @@ pub fn load_rules(dir: Option<&Path>) -> Result<RuleSet, String> {
     })
 }
 
+/// Output format of the maintainers' reports (diff, lint, coverage).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Csv,
+    Json,
+}
+
+/// Renders `report` in `format` (text for people, the serde form as JSON, or the command's CSV
+/// rows) and writes it to standard output.
+pub fn emit_report<R: serde::Serialize>(
+    format: ReportFormat,
+    report: &R,
+    text: fn(&R, render::Style) -> String,
+    csv_rows: fn(&R) -> Result<String, String>,
+) -> Result<(), String> {
+    let rendered = match format {
+        ReportFormat::Text => Ok(text(report, render::Style::for_stdout())),
+        ReportFormat::Json => serde_json::to_string_pretty(report)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string()),
+        ReportFormat::Csv => csv_rows(report),
+    };
+    rendered
+        .map_err(|e| format!("cannot write the report: {e}"))
+        .and_then(|s| print_report(&s))
+}
+
 /// Writes a report to standard output. A reader that went away (`| head`) is not an error:
 /// the rest of the report is simply not written.
 pub fn print_report(text: &str) -> Result<(), String> {
