@@ -558,7 +558,6 @@ fn a_closed_standard_output_is_an_error_not_a_panic() {
         &["check", "our server was hacked"][..],
         &["check", "--json", "our server was hacked"],
         &["classify", "-q", sample],
-        &["test", "--quiet"],
     ] {
         let out = std::process::Command::new("bash")
             .args(["-c", "set -o pipefail; \"$0\" \"$@\" | true"])
@@ -575,4 +574,26 @@ fn a_closed_standard_output_is_an_error_not_a_panic() {
             "{args:?}: {stderr}"
         );
     }
+}
+
+#[test]
+fn a_report_reader_that_goes_away_is_not_an_error() {
+    // `triage test | head`: reports are for people; the exit status still tells the outcome.
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = dir.path().join("f.toml");
+    std::fs::write(
+        &fixtures,
+        "[[case]]\nid = \"a\"\ndescription = \"our server was hacked\"\nlabel = \"in-scope\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new("bash")
+        .args(["-c", "set -o pipefail; \"$0\" \"$@\" | true"])
+        .arg(assert_cmd::cargo::cargo_bin("triage"))
+        .arg("test")
+        .arg(&fixtures)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "the fixture fails: {stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
 }

@@ -103,8 +103,9 @@ pub fn emit_report<R: serde::Serialize>(
         .and_then(|s| print_report(&s))
 }
 
-/// Writes a report to standard output. A reader that went away (`| head`) is not an error:
-/// the rest of the report is simply not written.
+/// Writes a report for people (`test`, `diff`, `lint`, `coverage`) to standard output. A reader
+/// that went away (`| head`) is not an error: the rest of the report is simply not written, and
+/// the exit status still tells the outcome.
 pub fn print_report(text: &str) -> Result<(), String> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -116,8 +117,9 @@ pub fn print_report(text: &str) -> Result<(), String> {
     }
 }
 
-/// Writes a command's report to standard output. A closed or failing output (`| head`, a full
-/// disk) is an error to report, not a panic as `print!` makes it.
+/// Writes a verdict to standard output (`check`, read by scripts). A closed or failing output
+/// (`| head`, a full disk) means the verdict was not delivered: an error to report, not a panic
+/// as `print!` makes it.
 pub fn write_stdout(text: &str) -> Result<(), String> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();

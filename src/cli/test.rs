@@ -1,7 +1,7 @@
 //! `triage test`: run labelled fixtures and report.
 
 use super::render::{verdict_text, Style};
-use super::{fail, write_stdout, RulesArg, EXIT_FINDINGS, EXIT_OK};
+use super::{fail, print_report, RulesArg, EXIT_FINDINGS, EXIT_OK};
 use serde::Serialize;
 use std::path::PathBuf;
 use triage::fixtures::{
@@ -43,11 +43,11 @@ pub fn run(args: Args) -> i32 {
     if args.json {
         let written = serde_json::to_string_pretty(&JsonReport::new(&rules, &fixtures, &eval))
             .map_err(|e| format!("cannot write JSON: {e}"))
-            .and_then(|s| write_stdout(&(s + "\n")));
+            .and_then(|s| print_report(&(s + "\n")));
         if let Err(e) = written {
             return fail(e);
         }
-    } else if let Err(e) = write_stdout(&text_report(
+    } else if let Err(e) = print_report(&text_report(
         &rules,
         &fixtures,
         &eval,
