@@ -1083,9 +1083,21 @@ fn compile_zones(decl: &ZonesDecl, cx: &mut Ctx) -> ZoneDetector {
             }
         }
     }
-    // Link patterns: a regex, or a literal that marks the whole run of non-spaces holding it.
-    let mut link_sources = Vec::new();
-    for p in &decl.link {
+    // Inline spans: a regex, or a literal that marks the whole run of non-spaces holding it.
+    let mut inline = Vec::new();
+    for (zone, patterns) in [(Zone::Link, &decl.link), (Zone::History, &decl.history)] {
+        if let Some(regex) = inline_zone_regex(patterns, cx) {
+            inline.push((zone, regex));
+        }
+    }
+    ZoneDetector { kinds, inline }
+}
+
+/// One alternation of a kind of inline zone's patterns; `None` when it has none (or they do not
+/// compile, reported in `cx`).
+fn inline_zone_regex(patterns: &[Text], cx: &mut Ctx<'_>) -> Option<Regex> {
+    let mut sources = Vec::new();
+    for p in patterns {
         let raw = p.get_ref();
         let source = match raw.strip_prefix("re:") {
             Some(re) => re.to_owned(),
@@ -1099,20 +1111,18 @@ fn compile_zones(decl: &ZonesDecl, cx: &mut Ctx) -> ZoneDetector {
             cx.err(p, kind);
             continue;
         }
-        link_sources.push(format!("(?:{source})"));
+        sources.push(format!("(?:{source})"));
     }
-    let links = if link_sources.is_empty() {
-        None
-    } else {
-        match build_regex(&link_sources.join("|")) {
-            Ok(regex) => Some(regex),
-            Err(e) => {
-                cx.errors.push(cx.file.error(0, e));
-                None
-            }
+    if sources.is_empty() {
+        return None;
+    }
+    match build_regex(&sources.join("|")) {
+        Ok(regex) => Some(regex),
+        Err(e) => {
+            cx.errors.push(cx.file.error(0, e));
+            None
         }
-    };
-    ZoneDetector { kinds, links }
+    }
 }
 
 #[cfg(test)]

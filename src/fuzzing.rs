@@ -101,6 +101,8 @@ quote_header = ['re:^on .{1,200} wrote:$']
 signature = ["--", "thanks"]
 disclaimer = ["intended recipient"]
 log_line = ['re:^\s*\[\s*\d+\.\d+\]']
+link = ['re:\bhttps?://\S+', 'www.']
+history = ['re:\b(from\s+[a-z]+\s+\d+)\s+to\s+[a-z]']
 "#,
     ),
     (

@@ -60,16 +60,20 @@ pub enum Zone {
     /// Inside a web address: `docs…/ubuntu-1804-and-2004`, `wordpress.org/…` name things the
     /// customer is not describing.
     Link,
+    /// What the system used to be: `upgraded from Ubuntu 18.04 to 20.04`, `CentOS 7 -> Alma 9`
+    /// name a release that is gone.
+    History,
 }
 
 impl Zone {
-    pub const ALL: [Zone; 6] = [
+    pub const ALL: [Zone; 7] = [
         Zone::Body,
         Zone::Log,
         Zone::Quote,
         Zone::Signature,
         Zone::Disclaimer,
         Zone::Link,
+        Zone::History,
     ];
     pub(crate) fn bit(self) -> u8 {
         1 << (self as u8)
@@ -82,6 +86,7 @@ impl Zone {
             Zone::Signature => "signature",
             Zone::Disclaimer => "disclaimer",
             Zone::Link => "link",
+            Zone::History => "history",
         }
     }
     pub fn parse(s: &str) -> Option<Zone> {

@@ -263,6 +263,49 @@ fn words_inside_web_addresses_do_not_fire() {
 }
 
 #[test]
+fn what_a_system_was_upgraded_from_does_not_fire() {
+    let r = common::mini();
+    // The starting point of a move is history; what it moved to is what runs.
+    let text = "Serial console broken since we moved from centos 7 to rhel 9";
+    let v = classify(&r, "", text);
+    assert_eq!(v.category_name(&r), Some("platform"), "{:?}", v.entities);
+    let centos = v
+        .entities
+        .iter()
+        .find(|e| &text[e.start..e.end] == "centos")
+        .expect("the old system is still extracted");
+    assert_eq!(centos.zone, Zone::History);
+    // In the subject line too.
+    assert_eq!(
+        classify(&r, "moved from centos 7 to rhel 9", "serial console broken").category_name(&r),
+        Some("platform")
+    );
+    // A bare release after the arrow upgrades the same distribution: only the old number is
+    // history, and the mention carries the release it went to.
+    let v = classify(
+        &r,
+        "",
+        "Serial console broken after going from ubuntu 22 to 23",
+    );
+    assert_eq!(v.entities.len(), 1, "{:?}", v.entities);
+    assert_eq!(v.entities[0].zone, Zone::Body);
+    assert_eq!(v.category_name(&r), Some("distro"));
+    assert!(!v.entities[0].inside);
+    let v = classify(
+        &r,
+        "",
+        "Serial console broken after going from ubuntu 18 to 22.04",
+    );
+    assert!(v.entities[0].inside, "{:?}", v.entities);
+    assert_eq!(v.category_name(&r), Some("platform"));
+    // Without a destination, "from" is just a word.
+    assert_eq!(
+        category(&r, "Serial console errors from centos 7 hosts"),
+        "distro"
+    );
+}
+
+#[test]
 fn a_long_line_inside_a_signature_paragraph_stays_in_the_signature() {
     let r = common::mini();
     // Only the first line of a paragraph after the sign-off can be the customer writing again.

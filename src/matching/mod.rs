@@ -166,6 +166,8 @@ impl RuleSet {
         }
         if field == Field::Description {
             self.zones.detect(text, &mut scan.zones);
+        } else {
+            self.zones.detect_inline(text, &mut scan.zones);
         }
         let norm = scan.norm.text.as_str();
         let push = |pattern: u32,
@@ -470,14 +472,11 @@ impl RuleSet {
             end -= 1;
         }
         let rest = &norm[at..end];
-        if let Some(c) = d.release.captures(rest.as_bytes()) {
-            let m = c.get(0).expect("whole match");
-            if !rest.as_bytes().get(m.end()).is_some_and(u8::is_ascii_digit) {
-                let release = release_from(&c);
-                if release.major.is_some() {
-                    return Some(release);
-                }
-            }
+        if let Some((release, len)) = self.release_at(d, rest) {
+            // An upgrade written after it ("fedora 39 to 40", "ubuntu 20.04 lts -> 22.04"):
+            // the system now runs the release it went to.
+            let target = upgrade_target(&rest[len..]).and_then(|t| self.release_at(d, t));
+            return Some(target.map_or(release, |(to, _)| to));
         }
         // A codename of this distribution as the next word: `debian bookworm`.
         let word = rest.trim_start_matches([' ', '_', '/']);
@@ -485,6 +484,17 @@ impl RuleSet {
             .find(|c: char| !c.is_alphanumeric())
             .unwrap_or(word.len())];
         d.codenames.get(word).copied()
+    }
+
+    /// A release of distribution `d` written at the start of `text`, and its length.
+    fn release_at(&self, d: &crate::ruleset::Distro, text: &str) -> Option<(Release, usize)> {
+        let c = d.release.captures(text.as_bytes())?;
+        let m = c.get(0).expect("whole match");
+        if text.as_bytes().get(m.end()).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        let release = release_from(&c);
+        release.major.is_some().then_some((release, m.end()))
     }
 
     fn push_entity(
@@ -527,14 +537,28 @@ impl RuleSet {
     }
 }
 
+/// The text after an upgrade connector (`to`, `into`, an arrow; `lts` may come first) at the
+/// start of normalised `text`, where the release upgraded to is written.
+fn upgrade_target(text: &str) -> Option<&str> {
+    let text = text.trim_start();
+    let text = text.strip_prefix("lts").unwrap_or(text).trim_start();
+    ["to ", "into ", ">", "\u{2192}", "=>"]
+        .iter()
+        .find_map(|connector| text.strip_prefix(connector))
+}
+
 /// Whether the text right after a matched word makes it part of a resource or host name:
 /// `pip-legacy-01`, `mysql-prod-02`, `wordpress_web_3` (a separator, a word with a letter, a
-/// separator, a number). Versions (`php-8.2`, `httpd-tools-2.4`, `python-3-11`) and compounds
-/// (`php-fpm`) are not.
+/// separator, a number) or `ic-exasol-001`, `mysql_02` (a zero-padded number, which versions
+/// never are). Versions (`php-8.2`, `httpd-tools-2.4`, `python-3-11`, `openjdk-17`) and
+/// compounds (`php-fpm`) are not.
 fn names_a_resource(after: &str) -> bool {
     let b = after.as_bytes();
     if !matches!(b.first(), Some(b'-' | b'_')) {
         return false;
+    }
+    if b.get(1) == Some(&b'0') && b.get(2).is_some_and(u8::is_ascii_digit) {
+        return true;
     }
     let word_len = b[1..]
         .iter()
@@ -659,6 +683,8 @@ mod tests {
             "-prod-02 is down",
             "_web_3",
             "-vm1-7",
+            "-001",
+            "_02 ",
         ] {
             assert!(names_a_resource(name), "{name}");
         }
@@ -673,6 +699,9 @@ mod tests {
             "-",
             "-prod-",
             "-prod-x",
+            "-17",
+            "-0",
+            "-0.9",
         ] {
             assert!(!names_a_resource(other), "{other}");
         }

@@ -21,11 +21,11 @@ pub(crate) enum Marker {
 }
 
 /// Compiled zone markers: one alternation per marker kind, indexed by `Marker as usize`, and
-/// the alternation of inline link patterns.
+/// one alternation per kind of inline span (links, history), in the order they are applied.
 #[derive(Debug)]
 pub(crate) struct ZoneDetector {
     pub kinds: [Option<Regex>; 5],
-    pub links: Option<Regex>,
+    pub inline: Vec<(Zone, Regex)>,
 }
 
 /// Longest line (in words) that can still belong to a signature block.
@@ -57,24 +57,14 @@ impl ZoneDetector {
     pub fn detect(&self, text: &str, out: &mut Vec<ZoneSpan>) {
         out.clear();
         self.detect_lines(text, out);
-        self.add_links(text, out);
+        self.detect_inline(text, out);
     }
 
-    /// Web addresses in the customer's own lines become link zones; `out` stays in text order.
-    fn add_links(&self, text: &str, out: &mut Vec<ZoneSpan>) {
-        let Some(links) = &self.links else { return };
-        let line_zones = out.len();
-        for m in links.find_iter(text.as_bytes()) {
-            if !m.is_empty() && zone_at(&out[..line_zones], m.start() as u32) == Zone::Body {
-                out.push(ZoneSpan {
-                    start: m.start() as u32,
-                    end: m.end() as u32,
-                    zone: Zone::Link,
-                });
-            }
-        }
-        if out.len() > line_zones {
-            out.sort_unstable_by_key(|z| z.start);
+    /// Finds only the zones inside lines (links, history): a subject line has no signature or
+    /// quoted reply, but can say what was upgraded from.
+    pub fn detect_inline(&self, text: &str, out: &mut Vec<ZoneSpan>) {
+        for (zone, regex) in &self.inline {
+            add_inline(*zone, regex, text, out);
         }
     }
 
@@ -185,6 +175,35 @@ impl ZoneDetector {
         if quoted_from_top && !wrote_before {
             out.retain(|z| z.zone != Zone::Quote);
         }
+    }
+}
+
+/// Spans of the customer's own words that `regex` matches become `zone` (web addresses, an
+/// upgrade's starting point), unless an earlier zone holds them; `out` stays in text order.
+/// A pattern with a capture group marks only what its first group that took part matched.
+fn add_inline(zone: Zone, regex: &Regex, text: &str, out: &mut Vec<ZoneSpan>) {
+    let before = out.len();
+    let mut push = |start: usize, end: usize| {
+        let (start, end) = (start as u32, end as u32);
+        let free = zone_at(&out[..before], start) == Zone::Body
+            && zone_at(&out[..before], end.saturating_sub(1)) == Zone::Body;
+        if end > start && free {
+            out.push(ZoneSpan { start, end, zone });
+        }
+    };
+    if regex.captures_len() > 1 {
+        for c in regex.captures_iter(text.as_bytes()) {
+            let whole = c.get(0).expect("whole match");
+            let part = c.iter().skip(1).flatten().next().unwrap_or(whole);
+            push(part.start(), part.end());
+        }
+    } else {
+        for m in regex.find_iter(text.as_bytes()) {
+            push(m.start(), m.end());
+        }
+    }
+    if out.len() > before {
+        out.sort_unstable_by_key(|z| z.start);
     }
 }
 

@@ -151,6 +151,9 @@ pub struct ZonesDecl {
     /// Spans inside a line (web addresses) whose words are not the customer's description.
     #[serde(default)]
     pub link: Vec<Text>,
+    /// Spans inside a line that name what a system was before an upgrade or migration.
+    #[serde(default)]
+    pub history: Vec<Text>,
 }
 
 /// `lists.toml`: named pattern lists that rules reference as `@name`.
