@@ -16,6 +16,13 @@ fn category(rules: &RuleSet, text: &str) -> String {
         .to_owned()
 }
 
+fn category_of(rules: &RuleSet, subject: &str, description: &str) -> String {
+    classify(rules, subject, description)
+        .category_name(rules)
+        .unwrap_or("none")
+        .to_owned()
+}
+
 fn fired(rules: &RuleSet, text: &str) -> Vec<String> {
     classify(rules, "", text)
         .rules
@@ -173,6 +180,42 @@ fn pseudo_cues_negate_nothing() {
     );
     assert_eq!(
         category(&r, "we are not sure, maybe a cryptominer"),
+        "security"
+    );
+}
+
+#[test]
+fn a_subject_the_description_negates_does_not_count() {
+    let r = common::mini();
+    // The subject is a headline; the description says what is so.
+    let v = classify(
+        &r,
+        "HACKED??",
+        "The VM is not hacked. Serial console broken since noon.",
+    );
+    assert_eq!(v.category_name(&r), Some("platform"));
+    let subject = v
+        .evidence
+        .iter()
+        .find(|e| e.field == triage::Field::Subject)
+        .expect("the subject's match is kept as evidence");
+    assert!(subject.negated && !subject.counted, "{subject:?}");
+    // Any pattern of the rule will do: "malware" in the subject, "not hacked" below.
+    assert_eq!(
+        category_of(
+            &r,
+            "malware on the box",
+            "The VM is not hacked. Serial console broken."
+        ),
+        "platform"
+    );
+    // Where the description also says it plainly, or says nothing of it, the subject counts.
+    assert_eq!(
+        category_of(&r, "hacked", "not sure how, but the VM was hacked"),
+        "security"
+    );
+    assert_eq!(
+        category_of(&r, "hacked", "Serial console broken."),
         "security"
     );
 }

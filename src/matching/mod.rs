@@ -58,8 +58,15 @@ pub(crate) struct Scratch {
     touched: Vec<u32>,
     rule_touched: Vec<bool>,
     fired: Vec<bool>,
+    /// Per rule, what the description said of it ([`DESCRIBED_NEGATED`], [`DESCRIBED_COUNTED`]).
+    described: Vec<u8>,
     candidates: Vec<Candidate>,
 }
+
+/// A rule's match in the description was negated…
+const DESCRIBED_NEGATED: u8 = 1;
+/// …or counted.
+const DESCRIBED_COUNTED: u8 = 2;
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
@@ -111,6 +118,7 @@ impl RuleSet {
         scratch.slots.resize(self.slot_count, false);
         scratch.rule_touched.resize(self.rules.len(), false);
         scratch.fired.resize(self.rules.len(), false);
+        scratch.described.resize(self.rules.len(), 0);
         // Normally a no-op; after a run that panicked (and was caught, as batch runs do), it
         // clears what that run left, which would otherwise leak into this ticket's verdict.
         self.reset(scratch);
@@ -133,6 +141,7 @@ impl RuleSet {
             }
             scratch.rule_touched[r as usize] = false;
             scratch.fired[r as usize] = false;
+            scratch.described[r as usize] = 0;
         }
         scratch.touched.clear();
     }
@@ -330,6 +339,9 @@ impl RuleSet {
     ///
     /// Every (match, rule) pair is looked at once: the pairs of positive slots are kept as
     /// candidates and serve both proximity checks and evidence.
+    ///
+    /// The description is read first: a rule it mentions only negated ("the VM is not hacked")
+    /// does not count in the subject either ("HACKED??"), which is a headline, not a statement.
     fn evaluate(&self, scratch: &mut Scratch, verdict: &mut Verdict) {
         let Scratch {
             fields,
@@ -337,10 +349,11 @@ impl RuleSet {
             touched,
             rule_touched,
             fired,
+            described,
             candidates,
         } = scratch;
         candidates.clear();
-        for field in Field::ALL {
+        for field in [Field::Description, Field::Subject] {
             let scan = &fields[field as usize];
             for (index, hit) in scan.hits.iter().enumerate() {
                 for owner in &self.patterns[hit.pattern as usize].owners {
@@ -362,8 +375,17 @@ impl RuleSet {
                             }
                             // Exclusions obey zones and negation like any pattern: "no errors,
                             // how should we…" is not a failure that vetoes a how-to rule.
-                            let counted =
-                                in_zones & hit.zone.bit() != 0 && !(hit.negated && negatable);
+                            let in_zone = in_zones & hit.zone.bit() != 0;
+                            let mut negated = hit.negated && negatable;
+                            if !exclusion && negatable && in_zone {
+                                let said = &mut described[rule as usize];
+                                match field {
+                                    Field::Description if negated => *said |= DESCRIBED_NEGATED,
+                                    Field::Description => *said |= DESCRIBED_COUNTED,
+                                    Field::Subject => negated |= *said == DESCRIBED_NEGATED,
+                                }
+                            }
+                            let counted = in_zone && !negated;
                             if counted {
                                 slots[slot as usize] = true;
                             }
@@ -374,6 +396,7 @@ impl RuleSet {
                                     field,
                                     hit: index as u32,
                                     counted,
+                                    negated: negated || hit.negated,
                                 });
                             }
                         }
@@ -389,6 +412,8 @@ impl RuleSet {
                 }
             }
         }
+        // Mentions in text order (the description was read first).
+        verdict.entities.sort_by_key(|e| (e.field as u8, e.start));
         // Rules from patterns.
         for &r in touched.iter() {
             let rule = &self.rules[r as usize];
@@ -431,6 +456,7 @@ impl RuleSet {
                     &scan.hits[c.hit as usize],
                     RuleId(c.rule),
                     c.counted,
+                    c.negated,
                 );
             }
         }
@@ -587,6 +613,8 @@ pub(crate) struct Candidate {
     field: Field,
     hit: u32,
     counted: bool,
+    /// Negated where it stands, or (in the subject) by what the description says of its rule.
+    negated: bool,
 }
 
 /// Whether a counted match of `near.a` and one of `near.b` lie within `near.within` words, in
@@ -630,6 +658,7 @@ fn push_evidence(
     hit: &Hit,
     rule: RuleId,
     counted: bool,
+    negated: bool,
 ) {
     if verdict.evidence.len() >= MAX_EVIDENCE {
         return;
@@ -640,7 +669,7 @@ fn push_evidence(
         field,
         start,
         end,
-        negated: hit.negated,
+        negated,
         zone: hit.zone,
         counted,
     });
