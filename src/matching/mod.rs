@@ -68,6 +68,16 @@ const DESCRIBED_NEGATED: u8 = 1;
 /// …or counted.
 const DESCRIBED_COUNTED: u8 = 2;
 
+impl Scratch {
+    /// Sizes the per-rule state for `rules` (a thread's scratch serves every rule set it meets).
+    fn fit(&mut self, rules: &RuleSet) {
+        self.slots.resize(rules.slot_count, false);
+        self.rule_touched.resize(rules.rules.len(), false);
+        self.fired.resize(rules.rules.len(), false);
+        self.described.resize(rules.rules.len(), 0);
+    }
+}
+
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
@@ -115,10 +125,7 @@ impl RuleSet {
         prepared: bool,
     ) {
         verdict.clear();
-        scratch.slots.resize(self.slot_count, false);
-        scratch.rule_touched.resize(self.rules.len(), false);
-        scratch.fired.resize(self.rules.len(), false);
-        scratch.described.resize(self.rules.len(), 0);
+        scratch.fit(self);
         // Normally a no-op; after a run that panicked (and was caught, as batch runs do), it
         // clears what that run left, which would otherwise leak into this ticket's verdict.
         self.reset(scratch);
@@ -690,9 +697,7 @@ mod tests {
         SCRATCH.with(|cell| {
             let mut scratch = cell.borrow_mut();
             let mut verdict = Verdict::default();
-            scratch.slots.resize(rules.slot_count, false);
-            scratch.rule_touched.resize(rules.rules.len(), false);
-            scratch.fired.resize(rules.rules.len(), false);
+            scratch.fit(&rules);
             for field in Field::ALL {
                 let scan = &mut scratch.fields[field as usize];
                 rules.scan_field(field, hacked.field(field), scan, false);
