@@ -1,5 +1,5 @@
 //! `triage lint` end to end: every finding kind comes from a crafted rule set and not from the
-//! clean mini rules it was crafted from; the default rules lint without errors.
+//! clean mini rules it was crafted from; the default rules lint clean (no error, no warning).
 
 mod common;
 
@@ -371,7 +371,7 @@ fn text_report_names_file_line_severity_code_and_hint() {
 }
 
 #[test]
-fn the_default_rules_lint_without_errors() {
+fn the_default_rules_lint_without_errors_or_warnings() {
     // Run where `fixtures/` is, so the fixture suite is checked too.
     let out = triage()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -385,7 +385,25 @@ fn the_default_rules_lint_without_errors() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .map(|f| {
+            format!(
+                "{}:{}: {}[{}] {}",
+                f["file"].as_str().unwrap_or(""),
+                f["line"],
+                f["severity"].as_str().unwrap_or(""),
+                f["code"].as_str().unwrap_or(""),
+                f["message"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(warnings.is_empty(), "{}", warnings.join("\n"));
     assert_eq!(report["errors"], 0);
+    assert_eq!(report["warnings"], 0);
     assert_eq!(report["checked"], serde_json::json!(["fixtures"]));
     for code in [
         "unguarded-regex",

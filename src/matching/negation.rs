@@ -208,6 +208,29 @@ mod tests {
     }
 
     #[test]
+    fn a_longer_cue_around_a_pseudo_cue_stays_live() {
+        // `could not` is a pseudo-cue (modal negation: what fails), `could not find` a cue that
+        // starts with it and ends after it: a denial, which must keep negating.
+        let text = "we could not find any malware on the vm";
+        let mut cues = vec![
+            cue(text, "not", Cue::Forward),
+            cue(text, "could not", Cue::Pseudo),
+            cue(text, "could not find", Cue::Forward),
+        ];
+        drop_pseudo_covered(&mut cues);
+        cues.sort_unstable_by_key(|c| c.start);
+        assert_eq!(
+            cues.len(),
+            2,
+            "only the `not` inside the pseudo-cue is hidden"
+        );
+        let mut layout = Layout::default();
+        layout.build(text);
+        let (s, e) = span(text, "malware");
+        assert!(is_negated(&layout, &cues, 5, s, e));
+    }
+
+    #[test]
     fn breaks_ignore_dots_inside_versions() {
         let mut layout = Layout::default();
         layout.build("ubuntu 22.04 is fine. next");

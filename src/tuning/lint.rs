@@ -24,7 +24,7 @@
 //! share vocabulary on purpose. The same holds for `cross-label-term`.
 //!
 //! A term "carries a negation cue" when, matched on its own, it holds a forward or backward cue
-//! of `language.toml` that no pseudo-cue hides (`we did not add` does; `not running` does not,
+//! of `language.toml` that no pseudo-cue hides (`we did not change` does; `not running` does not,
 //! because the pseudo-cue `not running` hides its `not`).
 
 use super::{share, RuleSetInfo};
