@@ -519,8 +519,7 @@ fn drive<J: Job>(
         if let Some(open) = csv_reader.get_ref().unclosed() {
             note(format!(
                 "warning: {name}:{}: a quoted field opened here is never closed: the rest of the \
-                 input ({}) was read into it, as the last field of row {rows} (flagged in \
-                 triage_error)",
+                 input ({}) was read into it, as the last field of row {rows}",
                 open.line,
                 open.lines_text()
             ));
