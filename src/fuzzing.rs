@@ -331,8 +331,10 @@ impl CsvMode {
 
 /// Target `classify_csv`: `batch::run` over arbitrary bytes as CSV, with an in-memory reader
 /// and writer, never panics; when it succeeds, the output holds one record per input record,
-/// in order, with every input field unchanged (decoded as the run decodes it), and no row was
-/// classified with an internal error.
+/// in order, with every input field unchanged (decoded as the run decodes it), no row was
+/// classified with an internal error, and a row is flagged for an unclosed quote exactly when
+/// it is the last of an input that csv-core ends inside a quoted field (a run whose header is
+/// such a record must fail).
 pub fn check_classify_csv(data: &[u8]) {
     let (mode, rest) = match data.split_first() {
         Some((b, rest)) => (CsvMode::from_byte(*b), rest),
@@ -397,12 +399,22 @@ pub fn check_classify_csv(data: &[u8]) {
     );
     let Ok(summary) = result else { return };
     let mut header: Option<Vec<String>> = None;
-    // Each row with its 1-based number in its input.
-    let mut rows: Vec<(usize, Vec<String>)> = Vec::new();
+    // Each row with its 1-based number in its input and whether it must be flagged for an
+    // unclosed quote.
+    let mut rows: Vec<(usize, Vec<String>, bool)> = Vec::new();
     for part in &parts {
-        let (h, r) = input_records(part, cfg.delimiter);
+        let (h, r, unclosed) = input_records(part, cfg.delimiter);
+        assert!(
+            !(unclosed && r.is_empty()),
+            "a header whose quoted field is never closed was accepted"
+        );
         header.get_or_insert(h);
-        rows.extend(r.into_iter().enumerate().map(|(i, row)| (i + 1, row)));
+        let last = r.len();
+        rows.extend(
+            r.into_iter()
+                .enumerate()
+                .map(|(i, row)| (i + 1, row, unclosed && i + 1 == last)),
+        );
     }
     let header = header.expect("a successful run read a header");
     assert_eq!(summary.rows, rows.len() as u64, "summary counts every row");
@@ -413,26 +425,38 @@ pub fn check_classify_csv(data: &[u8]) {
 }
 
 /// The header and data records of one input, read as `batch::run` reads them (BOM dropped,
-/// delimiter detected from the header line) and decoded as it decodes them.
-fn input_records(data: &[u8], delimiter: Option<u8>) -> (Vec<String>, Vec<Vec<String>>) {
+/// delimiter detected from the header line) and decoded as it decodes them; and whether
+/// csv-core ends the input inside a quoted field (found without the batch's own check: a line
+/// break and a byte appended then stay in the last field instead of making a new record).
+fn input_records(data: &[u8], delimiter: Option<u8>) -> (Vec<String>, Vec<Vec<String>>, bool) {
     let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
     let delimiter = delimiter.unwrap_or_else(|| batch::detect_delimiter(data));
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(data);
-    let mut records = reader.byte_records().map(|r| {
+    let reader = |data| {
+        csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(data)
+    };
+    let mut records = reader(data).into_byte_records().map(|r| {
         r.expect("in-memory CSV reads")
             .iter()
             .map(|f| batch::decode(f).0.into_owned())
             .collect::<Vec<String>>()
     });
     let header = records.next().expect("a successful run read a header");
-    (header, records.collect())
+    let rows: Vec<Vec<String>> = records.collect();
+    let longer = [data, b"\nz"].concat();
+    let unclosed = reader(longer.as_slice()).into_byte_records().count() == rows.len() + 1;
+    (header, rows, unclosed)
 }
 
-fn check_csv_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>)]) {
+/// Whether a row's `triage_error` says it holds an unclosed quote.
+fn flags_unclosed_quote(error: &str) -> bool {
+    error.starts_with("unclosed quote: ")
+}
+
+fn check_csv_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>, bool)]) {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
@@ -454,7 +478,7 @@ fn check_csv_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>)]
         "one output record per input record"
     );
     let error_column = batch::TRIAGE_COLUMNS.len() - 1;
-    for (n, (got, (_, row))) in out_rows.iter().zip(rows).enumerate() {
+    for (n, (got, (_, row, unclosed))) in out_rows.iter().zip(rows).enumerate() {
         let width = row.len().max(header.len());
         assert_eq!(got.len(), width + batch::TRIAGE_COLUMNS.len(), "row {n}");
         for i in 0..width {
@@ -463,15 +487,16 @@ fn check_csv_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>)]
         }
         let error = &got[width + error_column];
         assert!(!error.contains("internal error"), "row {n}: {error}");
+        assert_eq!(flags_unclosed_quote(error), *unclosed, "row {n}: {error}");
     }
 }
 
-fn check_jsonl_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>)]) {
+fn check_jsonl_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>, bool)]) {
     let text = std::str::from_utf8(out).expect("JSON Lines output is UTF-8");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), rows.len(), "one output line per input record");
     let keys = batch::json_keys(header);
-    for (n, (line, (row_number, row))) in lines.iter().zip(rows).enumerate() {
+    for (n, (line, (row_number, row, unclosed))) in lines.iter().zip(rows).enumerate() {
         let value: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
         let object = value.as_object().expect("each line is a JSON object");
         assert_eq!(
@@ -488,9 +513,9 @@ fn check_jsonl_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>
                 "row {n} field {key:?} unchanged"
             );
         }
-        if let Some(error) = object["triage_error"].as_str() {
-            assert!(!error.contains("internal error"), "row {n}: {error}");
-        }
+        let error = object["triage_error"].as_str().unwrap_or_default();
+        assert!(!error.contains("internal error"), "row {n}: {error}");
+        assert_eq!(flags_unclosed_quote(error), *unclosed, "row {n}: {error}");
     }
 }
 

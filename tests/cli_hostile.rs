@@ -259,6 +259,222 @@ fn deeply_nested_csv_quotes_round_trip() {
     assert_eq!(rows[1][col(&rows[0], "triage_label")], "out-of-scope");
 }
 
+/// An export whose row 2 opens a quote on line 3 that is never closed: csv-core reads the rest
+/// of the input into that field, so rows 3 and 4 vanish into row 2.
+const UNCLOSED: &str =
+    "Id,Subject,Description\n1,a,hello\n2,b,\"never closed\n3,c,our server was hacked\n4,d,more\n";
+
+/// Row 2's `triage_error` for [`UNCLOSED`] (lines 3 to 5 are inside the field).
+const UNCLOSED_FLAG: &str = "unclosed quote: the field opened at line 3 runs to the end of the \
+                             input (3 lines), so any rows after it were read into this field";
+
+#[test]
+fn an_unclosed_quote_flags_the_row_that_swallows_the_rest_of_the_input() {
+    let out = classify().write_stdin(UNCLOSED).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "a flagged row: exit 1");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "warning: <stdin>:3: a quoted field opened here is never closed: the rest of the \
+             input (3 lines) was read into it, as the last field of row 2"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("errors: 1"), "{stderr}");
+    let rows = read_csv(&out.stdout);
+    assert_eq!(rows.len(), 3, "csv-core reads rows 3 and 4 into row 2");
+    let error = col(&rows[0], "triage_error");
+    assert_eq!(rows[1][error], "");
+    assert_eq!(
+        rows[2][..3],
+        [
+            "2",
+            "b",
+            "never closed\n3,c,our server was hacked\n4,d,more\n"
+        ],
+        "written through unchanged: nothing lost"
+    );
+    assert_eq!(rows[2][error], UNCLOSED_FLAG);
+
+    // JSON Lines: the same row, the same flag.
+    let out = classify()
+        .args(["--format", "jsonl"])
+        .write_stdin(UNCLOSED)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["triage_error"], serde_json::Value::Null);
+    assert_eq!(lines[1]["triage_row"], 2);
+    assert_eq!(
+        lines[1]["Description"],
+        "never closed\n3,c,our server was hacked\n4,d,more\n"
+    );
+    assert_eq!(lines[1]["triage_error"], UNCLOSED_FLAG);
+}
+
+#[test]
+fn an_unclosed_quote_on_the_last_line_without_a_line_break_is_flagged() {
+    let input = "Id,Subject,Description\n1,a,hello\n2,b,\"our server was hacked";
+    let out = classify().write_stdin(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let rows = read_csv(&out.stdout);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[2][2], "our server was hacked");
+    assert_eq!(
+        rows[2][col(&rows[0], "triage_error")],
+        "unclosed quote: the field opened at line 3 runs to the end of the input (1 line), so \
+         any rows after it were read into this field"
+    );
+    // A ragged row (the quote opens in the subject) gets both notes.
+    let input = "Id,Subject,Description\n1,\"hacked, no description";
+    let out = classify().write_stdin(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let rows = read_csv(&out.stdout);
+    assert_eq!(
+        rows[1][col(&rows[0], "triage_error")],
+        "unclosed quote: the field opened at line 2 runs to the end of the input (1 line), so \
+         any rows after it were read into this field; ragged row 1: 2 field(s), header has 3; \
+         missing fields written empty"
+    );
+}
+
+#[test]
+fn an_unclosed_quote_is_flagged_whatever_the_delimiter_threads_bom_line_ends_or_encoding() {
+    // (input, extra arguments, row 2's description as written back)
+    let semicolon = UNCLOSED.replace(',', ";");
+    let tab = UNCLOSED.replace(',', "\t");
+    let pipe = UNCLOSED.replace(',', "|");
+    let crlf = format!("\u{feff}{}", UNCLOSED.replace('\n', "\r\n"));
+    let mut cp1252 = UNCLOSED.as_bytes().to_vec();
+    let at = cp1252.windows(6).position(|w| w == b"closed").unwrap();
+    cp1252.splice(at..at, *b"caf\xe9 ");
+    let cases: Vec<(Vec<u8>, &[&str], &str)> = vec![
+        (
+            semicolon.clone().into(),
+            &[],
+            "never closed\n3;c;our server was hacked\n4;d;more\n",
+        ),
+        (
+            tab.into(),
+            &["--threads", "1"],
+            "never closed\n3\tc\tour server was hacked\n4\td\tmore\n",
+        ),
+        (
+            pipe.into(),
+            &["--delimiter", "|", "--threads", "3"],
+            "never closed\n3|c|our server was hacked\n4|d|more\n",
+        ),
+        (
+            crlf.into(),
+            &[],
+            "never closed\r\n3,c,our server was hacked\r\n4,d,more\r\n",
+        ),
+        (
+            cp1252,
+            &[],
+            "never caf\u{e9} closed\n3,c,our server was hacked\n4,d,more\n",
+        ),
+        (
+            semicolon.into(),
+            &["--format", "jsonl", "--threads", "1"],
+            "never closed\n3;c;our server was hacked\n4;d;more\n",
+        ),
+    ];
+    for (input, args, description) in cases {
+        let out = classify().args(args).write_stdin(input).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let (got, error) = if args.contains(&"jsonl") {
+            let text = String::from_utf8(out.stdout).unwrap();
+            let last: serde_json::Value =
+                serde_json::from_str(text.lines().last().unwrap()).unwrap();
+            let field = |k: &str| last[k].as_str().unwrap().to_owned();
+            (field("Description"), field("triage_error"))
+        } else {
+            let rows = read_csv(&out.stdout);
+            assert_eq!(rows.len(), 3, "{args:?}");
+            (
+                rows[2][2].clone(),
+                rows[2][col(&rows[0], "triage_error")].clone(),
+            )
+        };
+        assert_eq!(got, description, "{args:?}");
+        assert_eq!(error, UNCLOSED_FLAG, "{args:?}");
+    }
+}
+
+#[test]
+fn an_unclosed_quote_in_the_header_is_refused_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(
+        &input,
+        "\"Id,Subject,Description\n1,a,our server was hacked\n",
+    )
+    .unwrap();
+    let out_path = dir.path().join("out.csv");
+    classify()
+        .arg(&input)
+        .arg("-o")
+        .arg(&out_path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "error: {}:1: the header's quoted field opened at line 1 is never closed",
+            input.display()
+        )));
+    assert!(!out_path.exists(), "nothing written");
+    // A blank first line, a quote opening on the header's second line.
+    classify()
+        .write_stdin("\nId,\"Subject\nDescription,x\n1,a,b\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: <stdin>:2: the header's quoted field opened at line 2 is never closed",
+        ));
+}
+
+#[test]
+fn literal_and_doubled_quotes_are_not_an_unclosed_quote() {
+    // A quote inside an unquoted field is a literal character; `""` in a quoted field is an
+    // escaped quote; a field may end with one, and the input with an unquoted literal quote.
+    for input in [
+        "Id,Subject,Description\n1,\"5\"\" screen\",says \"hi\" to me\n2,x,\"ends with a quote \"\"\"",
+        "Id,Subject,Description\n1,\"5\"\" screen\",says \"hi\" to me\n2,x,a 5\" screen",
+    ] {
+        let out = classify().write_stdin(input).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{input}");
+        let rows = read_csv(&out.stdout);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[1][1..3], ["5\" screen", "says \"hi\" to me"]);
+        assert!(rows[2][2] == "ends with a quote \"" || rows[2][2] == "a 5\" screen");
+        let error = col(&rows[0], "triage_error");
+        assert_eq!((rows[1][error].as_str(), rows[2][error].as_str()), ("", ""));
+    }
+}
+
+#[test]
+fn a_stray_quote_closed_by_a_later_quote_is_not_detected() {
+    // The limit of the check: csv-core reads the next quote as the closing one, the text after
+    // it as more of the same field, and goes on from the next line. Nothing ends inside a
+    // quoted field, so nothing is flagged: row 3's start is in row 2's description.
+    let input =
+        "id,subject,description\n1,a,\"fine\"\n2,b,\"never closed\n3,c,\"next row\"\n4,d,last\n";
+    let out = classify().write_stdin(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rows = read_csv(&out.stdout);
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[2][2], "never closed\n3,c,next row\"");
+    assert_eq!(rows[3][..3], ["4", "d", "last"]);
+    let error = col(&rows[0], "triage_error");
+    assert!(rows.iter().skip(1).all(|r| r[error].is_empty()));
+}
+
 #[test]
 fn a_header_only_file_gives_header_only_output_in_every_format() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,12 +6,14 @@
 //! chunks in flight is bounded, so memory does not grow with the input.
 
 pub mod columns;
+mod quote;
 mod tally;
 
 use crate::ruleset::RuleSet;
 use crate::verdict::{Ticket, Verdict};
 use columns::{ColumnError, ColumnPlan};
 use csv::ByteRecord;
+use quote::{QuoteProbe, UnclosedQuote};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -251,6 +253,9 @@ struct Chunk<P> {
     len: usize,
     /// Input byte offset after the chunk's last record.
     end_byte: u64,
+    /// Set when the chunk's last record is the input's last and holds a quoted field that is
+    /// never closed.
+    unclosed: Option<UnclosedQuote>,
     part: P,
     counts: RowCounts,
 }
@@ -264,6 +269,7 @@ impl<P> Chunk<P> {
             }
         }
         self.len = 0;
+        self.unclosed = None;
     }
 
     fn new(part: P) -> Self {
@@ -273,6 +279,7 @@ impl<P> Chunk<P> {
             records: Vec::new(),
             len: 0,
             end_byte: 0,
+            unclosed: None,
             part,
             counts: RowCounts::default(),
         }
@@ -299,17 +306,36 @@ trait Job: Sync {
     /// Per-worker working memory.
     type Local: Default;
     fn new_part(&self) -> Self::Part;
-    /// Processes `records`, numbered from `first_row`, into `part` (which holds a previous
-    /// chunk's result: reset it first).
+    /// Processes `rows` into `part` (which holds a previous chunk's result: reset it first).
     fn process(
         &self,
         input: &InputCtx<'_>,
-        records: &[ByteRecord],
-        first_row: u64,
+        rows: Rows<'_>,
         local: &mut Self::Local,
         part: &mut Self::Part,
         counts: &mut RowCounts,
     );
+}
+
+/// The records of a chunk, as a [`Job`] gets them.
+#[derive(Clone, Copy)]
+struct Rows<'r> {
+    records: &'r [ByteRecord],
+    /// 1-based row number of the first record in its input.
+    first_row: u64,
+    /// Set when the last record is the input's last and holds a quoted field never closed.
+    unclosed: Option<&'r UnclosedQuote>,
+}
+
+impl<'r> Rows<'r> {
+    /// Each record with its row number and, for the last, its unclosed quote if any.
+    fn iter(self) -> impl Iterator<Item = (u64, &'r ByteRecord, Option<&'r UnclosedQuote>)> {
+        let last = self.records.len().saturating_sub(1);
+        self.records.iter().enumerate().map(move |(i, record)| {
+            let unclosed = self.unclosed.filter(|_| i == last);
+            (self.first_row + i as u64, record, unclosed)
+        })
+    }
 }
 
 /// Takes the parts of a batch run in input order, on the writer thread.
@@ -405,11 +431,12 @@ fn drive<J: Job>(
             Some(d) => d,
             None => detect_delimiter(reader.fill_buf().map_err(read_err)?),
         };
+        // The probe watches for a quoted field that the input ends inside (csv-core accepts it).
         let mut csv_reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
             .has_headers(false)
-            .from_reader(reader);
+            .from_reader(QuoteProbe::new(reader, delimiter));
         let mut header_record = ByteRecord::new();
         let got = csv_reader
             .read_byte_record(&mut header_record)
@@ -420,6 +447,16 @@ fn drive<J: Job>(
             })?;
         if !got {
             return Err(BatchError::Empty { input: name });
+        }
+        if let Some(open) = csv_reader.get_ref().unclosed() {
+            return Err(BatchError::Csv {
+                input: name,
+                line: open.line,
+                message: format!(
+                    "the header's quoted field opened at line {} is never closed",
+                    open.line
+                ),
+            });
         }
         let mut header_decoded = false;
         let header: Vec<String> = header_record
@@ -495,6 +532,14 @@ fn drive<J: Job>(
             return Err(BatchError::Interrupted);
         }
         let bytes = csv_reader.position().byte() + u64::from(bom) * 3;
+        if let Some(open) = csv_reader.get_ref().unclosed() {
+            note(format!(
+                "warning: {name}:{}: a quoted field opened here is never closed: the rest of the \
+                 input ({}) was read into it, as the last field of row {rows}",
+                open.line,
+                open.lines_text()
+            ));
+        }
         if header_decoded || counts.decoded > 0 {
             note(format!(
                 "warning: {name}: {} row(s){} not valid UTF-8, decoded as Windows-1252",
@@ -578,7 +623,7 @@ fn csv_buffer_for(record_bytes: usize) -> usize {
 fn pipeline<J: Job, R: Read>(
     job: &J,
     ctx: &InputCtx<'_>,
-    reader: &mut csv::Reader<R>,
+    reader: &mut csv::Reader<QuoteProbe<R>>,
     consumer: &mut dyn Consumer<J::Part>,
     threads: usize,
     name: &str,
@@ -636,7 +681,7 @@ struct ChunkLimits {
 
 /// Reads the input into chunks for the workers, within `limits`.
 fn read_chunks<R: Read, P>(
-    reader: &mut csv::Reader<R>,
+    reader: &mut csv::Reader<QuoteProbe<R>>,
     name: &str,
     limits: ChunkLimits,
     work_tx: SyncSender<Chunk<P>>,
@@ -677,6 +722,9 @@ fn read_chunks<R: Read, P>(
                 Ok(true) => {
                     bytes += record.as_slice().len();
                     chunk.len += 1;
+                    // Once the input has ended inside a quoted field, the record just read
+                    // holds it; no record follows.
+                    chunk.unclosed = reader.get_ref().unclosed();
                 }
                 Ok(false) => {
                     eof = true;
@@ -726,11 +774,17 @@ fn worker<J: Job>(
             records,
             len,
             first_row,
+            unclosed,
             part,
             counts,
             ..
         } = &mut chunk;
-        job.process(ctx, &records[..*len], *first_row, &mut local, part, counts);
+        let rows = Rows {
+            records: &records[..*len],
+            first_row: *first_row,
+            unclosed: unclosed.as_ref(),
+        };
+        job.process(ctx, rows, &mut local, part, counts);
         if done_tx.send(chunk).is_err() {
             return;
         }
@@ -793,8 +847,7 @@ impl Job for ClassifyJob<'_> {
     fn process(
         &self,
         input: &InputCtx<'_>,
-        records: &[ByteRecord],
-        first_row: u64,
+        rows: Rows<'_>,
         local: &mut ClassifyLocal,
         part: &mut ClassifyPart,
         counts: &mut RowCounts,
@@ -803,7 +856,8 @@ impl Job for ClassifyJob<'_> {
         part.stats
             .reset(self.rules.labels.len(), self.rules.categories.len());
         let out = std::mem::take(&mut part.out);
-        let largest = records
+        let largest = rows
+            .records
             .iter()
             .map(|r| r.as_slice().len())
             .max()
@@ -818,13 +872,13 @@ impl Job for ClassifyJob<'_> {
             )),
             OutputFormat::Jsonl => Sink::Jsonl(out),
         };
-        for (i, record) in records.iter().enumerate() {
-            let row = first_row + i as u64;
+        for (row, record, unclosed) in rows.iter() {
             render_row(
                 self.rules,
                 input,
                 record,
                 row,
+                unclosed,
                 &mut local.verdict,
                 &mut local.scratch,
                 &mut part.stats,
@@ -907,10 +961,23 @@ fn clip(text: &str, max: usize) -> (&str, bool) {
     (&text[..end], true)
 }
 
-/// Notes a ragged row (field count unlike the header's) in `error`.
-fn note_ragged(input: &InputCtx<'_>, record: &ByteRecord, row: u64, error: &mut String) {
+/// Notes what is wrong with a row's record in `error` (empty before): a quoted field never
+/// closed (`unclosed`, for the input's last record), a field count unlike the header's.
+fn note_row(
+    input: &InputCtx<'_>,
+    record: &ByteRecord,
+    row: u64,
+    unclosed: Option<&UnclosedQuote>,
+    error: &mut String,
+) {
+    if let Some(open) = unclosed {
+        error.push_str(&open.row_message());
+    }
     if record.len() != input.header.len() {
         use std::fmt::Write as _;
+        if !error.is_empty() {
+            error.push_str("; ");
+        }
         let _ = write!(
             error,
             "ragged row {row}: {} field(s), header has {}{}",
@@ -1031,6 +1098,7 @@ fn render_row(
     ctx: &InputCtx<'_>,
     record: &ByteRecord,
     row: u64,
+    unclosed: Option<&UnclosedQuote>,
     verdict: &mut Verdict,
     scratch: &mut RowScratch,
     stats: &mut Stats,
@@ -1039,7 +1107,7 @@ fn render_row(
 ) {
     scratch.error.clear();
     let mut decoded_any = false;
-    note_ragged(ctx, record, row, &mut scratch.error);
+    note_row(ctx, record, row, unclosed, &mut scratch.error);
     with_ticket(
         ctx,
         record,

@@ -5,12 +5,11 @@
 //! workers and ordering as `triage classify`, with no output rendering.
 
 use super::{
-    classify_each_guarded, decode, drive, note_ragged, with_ticket, BatchConfig, BatchError,
-    Consumer, InputCtx, InputSource, Job, Progress, RowCounts, Summary,
+    classify_each_guarded, decode, drive, note_row, with_ticket, BatchConfig, BatchError, Consumer,
+    InputCtx, InputSource, Job, Progress, RowCounts, Rows, Summary,
 };
 use crate::ruleset::RuleSet;
 use crate::verdict::{Ticket, Verdict};
-use csv::ByteRecord;
 
 /// One classified row, as a [`Tally`] sees it.
 #[derive(Debug)]
@@ -24,7 +23,8 @@ pub struct TallyRow<'a> {
     pub ticket: &'a Ticket<'a>,
     /// One verdict per rule set, in the order the rule sets were given.
     pub verdicts: &'a [Verdict],
-    /// What was wrong with the row (ragged, text cut, engine error), if anything.
+    /// What was wrong with the row (a quote never closed, ragged, text cut, engine error), if
+    /// anything.
     pub error: Option<&'a str>,
 }
 
@@ -82,8 +82,7 @@ impl<T: Tally> Job for TallyJob<'_, T> {
     fn process(
         &self,
         input: &InputCtx<'_>,
-        records: &[ByteRecord],
-        first_row: u64,
+        rows: Rows<'_>,
         local: &mut TallyLocal,
         part: &mut T,
         counts: &mut RowCounts,
@@ -95,10 +94,9 @@ impl<T: Tally> Job for TallyJob<'_, T> {
             error,
         } = local;
         verdicts.resize_with(self.rule_sets.len(), Verdict::default);
-        for (i, record) in records.iter().enumerate() {
-            let row = first_row + i as u64;
+        for (row, record, unclosed) in rows.iter() {
             error.clear();
-            note_ragged(input, record, row, error);
+            note_row(input, record, row, unclosed, error);
             let id = input
                 .plan
                 .id
