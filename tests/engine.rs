@@ -349,6 +349,36 @@ fn what_a_system_was_upgraded_from_does_not_fire() {
 }
 
 #[test]
+fn a_forwarded_banner_is_not_the_customer_writing_and_three_dashes_are_no_signature() {
+    let rules = RuleSet::embedded().unwrap();
+    // A forwarded e-mail on top, a separator, then the customer's own words: those count.
+    let forwarded = "---------- Forwarded message ---------\n\
+        From: Kevin <kevin@example.com>\n\
+        Subject: file server\n\
+        every file has a new extension\n\
+        ----------\n\
+        Our file server VM was hit by ransomware and the files are encrypted.";
+    let v = classify(&rules, "", forwarded);
+    assert_eq!(
+        v.category_name(&rules),
+        Some("security"),
+        "{:?}",
+        v.evidence
+    );
+    // "---" is a separator, not the start of a signature: what follows is still read.
+    let separated =
+        "Tomcat fails to start since the update.\n---\nOur server was hacked last night.";
+    let v = classify(&rules, "", separated);
+    let hacked = v
+        .evidence
+        .iter()
+        .find(|e| separated[e.start..e.end].eq_ignore_ascii_case("hacked"))
+        .expect("evidence for 'hacked'");
+    assert_eq!(hacked.zone, Zone::Body);
+    assert_eq!(v.category_name(&rules), Some("security"));
+}
+
+#[test]
 fn a_long_line_inside_a_signature_paragraph_stays_in_the_signature() {
     let r = common::mini();
     // Only the first line of a paragraph after the sign-off can be the customer writing again.

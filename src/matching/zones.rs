@@ -154,7 +154,8 @@ impl ZoneDetector {
                 }
                 is(Marker::LogLine).then_some(Zone::Log)
             };
-            if zone.is_none() && !blank {
+            // A banner ("---------- Forwarded message ---------") is not the customer writing.
+            if zone.is_none() && !blank && !is_banner(content) {
                 wrote_before = true;
             }
             if let Some(zone) = zone {
@@ -205,6 +206,16 @@ fn add_inline(zone: Zone, regex: &Regex, text: &str, out: &mut Vec<ZoneSpan>) {
     if out.len() > before {
         out.sort_unstable_by_key(|z| z.start);
     }
+}
+
+/// A line that starts with a rule of three or more dashes, underscores, equals signs or stars.
+fn is_banner(line: &str) -> bool {
+    let rule = line
+        .trim_start()
+        .bytes()
+        .take_while(|b| matches!(b, b'-' | b'_' | b'=' | b'*'))
+        .count();
+    rule >= 3
 }
 
 /// A line of only dashes, underscores or equals signs (at least three).
