@@ -451,6 +451,53 @@ fn input_records(data: &[u8], delimiter: Option<u8>) -> (Vec<String>, Vec<Vec<St
     (header, rows, unclosed)
 }
 
+/// Whether csv-core, reading `fields` out of `raw` (the bytes it consumed for that record, as
+/// its positions give them), found a closing quote followed by more text in one of them. Found
+/// without following csv-core's quoting: each field is matched against `raw` as it stands
+/// there, verbatim when it does not start with a quote, else as strict RFC 4180 writes it (in
+/// quotes, quotes doubled) and followed by the delimiter, a line end or nothing. A quoted field
+/// that does not match is one with text after its closing quote, or one the input ends inside
+/// (then what is left of `raw` is a beginning of it); `false` for the latter.
+pub fn text_after_closing_quote(raw: &[u8], fields: &csv::ByteRecord, delimiter: u8) -> bool {
+    // csv-core skips line ends before a record (blank lines, the `\n` of a `\r\n`).
+    let start = raw
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(raw.len());
+    let mut rest = &raw[start..];
+    let mut quoted = Vec::new();
+    for (k, field) in fields.iter().enumerate() {
+        if k > 0 {
+            assert_eq!(rest.first(), Some(&delimiter), "a delimiter between fields");
+            rest = &rest[1..];
+        }
+        if rest.first() != Some(&b'"') {
+            rest = rest
+                .strip_prefix(field)
+                .expect("an unquoted field is read verbatim");
+            continue;
+        }
+        quoted.clear();
+        quoted.push(b'"');
+        for &b in field {
+            if b == b'"' {
+                quoted.push(b'"');
+            }
+            quoted.push(b);
+        }
+        quoted.push(b'"');
+        match rest.strip_prefix(quoted.as_slice()) {
+            Some(after) => match after.first() {
+                None | Some(b'\r' | b'\n') => rest = after,
+                Some(&b) if b == delimiter => rest = after,
+                Some(_) => return true,
+            },
+            None => return !quoted.starts_with(rest),
+        }
+    }
+    false
+}
+
 /// Whether a row's `triage_error` says it holds an unclosed quote.
 fn flags_unclosed_quote(error: &str) -> bool {
     error.starts_with("unclosed quote: ")
