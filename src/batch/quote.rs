@@ -171,7 +171,7 @@ pub(crate) struct QuoteProbe<R> {
     ends_with_newline: bool,
     /// Whether a read found the end of the input.
     eof: bool,
-    /// Bytes scanned before the current read.
+    /// Bytes read before the current read.
     offset: u64,
     /// Closing quotes followed by text that no record has taken yet, in input order. The probe
     /// reads ahead of the `csv` reader by at most one of its buffers.
@@ -312,7 +312,15 @@ impl<R: Read> Read for QuoteProbe<R> {
         if n == 0 && !buf.is_empty() {
             self.eof = true;
         }
-        self.scan(&buf[..n]);
+        let mut bytes = &buf[..n];
+        // csv-core skips a UTF-8 byte-order mark at the start of the first bytes it is given
+        // (all in one read): the bytes after it start a field. (The batch strips one before
+        // the probe; this is a second.)
+        if self.offset == 0 && bytes.len() >= 3 && bytes.starts_with(b"\xEF\xBB\xBF") {
+            bytes = &bytes[3..];
+            self.offset = 3;
+        }
+        self.scan(bytes);
         Ok(n)
     }
 }
@@ -505,6 +513,26 @@ mod tests {
         let records = read(b"a,b\r\n\r\n\"x\"y,1\r\n", b',');
         assert_eq!(records[1].span, (4, 14));
         assert_eq!(records[1].malformed.unwrap().first.offset, 10);
+    }
+
+    #[test]
+    fn a_byte_order_mark_csv_core_skips_is_skipped() {
+        // csv-core skips it when its first read holds all of it: a quote after it opens a field.
+        let records = read_in(b"\xEF\xBB\xBF\"a\"b\n\"open\n", b',', usize::MAX);
+        assert_eq!(records[0].fields, [b"ab"]);
+        assert_eq!(records[0].malformed.unwrap().first.offset, 6);
+        assert_eq!(
+            records[1].unclosed,
+            Some(UnclosedQuote { line: 2, lines: 1 })
+        );
+        // When it does not, the mark is text and the quotes after it literal.
+        let records = read_in(b"\xEF\xBB\xBF\"a\"b\n\"open\n", b',', 1);
+        assert_eq!(records[0].fields, [b"\xEF\xBB\xBF\"a\"b"]);
+        assert_eq!(records[0].malformed, None);
+        assert_eq!(
+            records[1].unclosed,
+            Some(UnclosedQuote { line: 2, lines: 1 })
+        );
     }
 
     #[test]
