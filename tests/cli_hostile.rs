@@ -467,12 +467,11 @@ const STRAY: &str =
 const STRAY_FLAG: &str = "malformed quoting: text follows the closing quote at line 4 (a quote \
                           opened at line 3 may have swallowed the rows after it)";
 
-/// Rows of a `classify` output, CSV or JSON Lines, as (fields, `triage_error`), with the exit
-/// status and stderr.
-fn classify_rows(
-    args: &[&str],
-    input: Vec<u8>,
-) -> (Option<i32>, Vec<(Vec<String>, String)>, String) {
+/// A row of a `classify` output: its first three fields and its `triage_error`.
+type Row = (Vec<String>, String);
+
+/// Rows of a `classify` output, CSV or JSON Lines, with the exit status and stderr.
+fn classify_rows(args: &[&str], input: Vec<u8>) -> (Option<i32>, Vec<Row>, String) {
     let out = classify().args(args).write_stdin(input).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let rows = if args.contains(&"jsonl") {

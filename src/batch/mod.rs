@@ -722,14 +722,14 @@ fn pipeline<J: Job, R: Read>(
             work_tx,
             recycle_rx,
             cancel,
-            malformed,
             || Chunk::new(job.new_part()),
         );
         let written = writer.join().expect("writer thread");
         // A read error stops the run; a write error makes the reader stop early, so report it.
         let rows = written?;
-        read.map(|read_rows| {
+        read.map(|(read_rows, found)| {
             debug_assert_eq!(read_rows, rows);
+            *malformed = found;
             rows
         })
     })
@@ -744,7 +744,8 @@ struct ChunkLimits {
     in_flight: usize,
 }
 
-/// Reads the input into chunks for the workers, within `limits`.
+/// Reads the input into chunks for the workers, within `limits`; returns the rows read and the
+/// closing quotes followed by text found in them.
 fn read_chunks<R: Read, P>(
     reader: &mut csv::Reader<QuoteProbe<R>>,
     name: &str,
@@ -752,11 +753,11 @@ fn read_chunks<R: Read, P>(
     work_tx: SyncSender<Chunk<P>>,
     recycle_rx: Receiver<Chunk<P>>,
     cancel: Option<&std::sync::atomic::AtomicBool>,
-    malformed: &mut MalformedReport,
     new_chunk: impl Fn() -> Chunk<P>,
-) -> Result<u64, BatchError> {
+) -> Result<(u64, MalformedReport), BatchError> {
     let mut seq = 0;
     let mut rows = 0u64;
+    let mut malformed = MalformedReport::default();
     let mut created = 0usize;
     loop {
         if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
@@ -771,7 +772,7 @@ fn read_chunks<R: Read, P>(
             Err(_) => match recycle_rx.recv() {
                 Ok(chunk) => chunk,
                 // The writer stopped (write error); it reports why.
-                Err(_) => return Ok(rows),
+                Err(_) => return Ok((rows, malformed)),
             },
         };
         chunk.reuse();
@@ -822,12 +823,12 @@ fn read_chunks<R: Read, P>(
         if chunk.len > 0 {
             if work_tx.send(chunk).is_err() {
                 // The writer stopped (write error); it reports why.
-                return Ok(rows);
+                return Ok((rows, malformed));
             }
             seq += 1;
         }
         if eof {
-            return Ok(rows);
+            return Ok((rows, malformed));
         }
     }
 }
