@@ -332,9 +332,10 @@ impl CsvMode {
 /// Target `classify_csv`: `batch::run` over arbitrary bytes as CSV, with an in-memory reader
 /// and writer, never panics; when it succeeds, the output holds one record per input record,
 /// in order, with every input field unchanged (decoded as the run decodes it), no row was
-/// classified with an internal error, and a row is flagged for an unclosed quote exactly when
-/// it is the last of an input that csv-core ends inside a quoted field (a run whose header is
-/// such a record must fail).
+/// classified with an internal error, a row is flagged for an unclosed quote exactly when it is
+/// the last of an input that csv-core ends inside a quoted field, and for malformed quoting
+/// exactly when a field csv-core read from it has text after its closing quote
+/// ([`text_after_closing_quote`]); a run whose header is either must fail.
 pub fn check_classify_csv(data: &[u8]) {
     let (mode, rest) = match data.split_first() {
         Some((b, rest)) => (CsvMode::from_byte(*b), rest),
@@ -399,22 +400,27 @@ pub fn check_classify_csv(data: &[u8]) {
     );
     let Ok(summary) = result else { return };
     let mut header: Option<Vec<String>> = None;
-    // Each row with its 1-based number in its input and whether it must be flagged for an
-    // unclosed quote.
-    let mut rows: Vec<(usize, Vec<String>, bool)> = Vec::new();
+    // Each row with its 1-based number in its input and how it must be flagged.
+    let mut rows: Vec<(usize, Vec<String>, Flags)> = Vec::new();
     for part in &parts {
         let (h, r, unclosed) = input_records(part, cfg.delimiter);
         assert!(
             !(unclosed && r.is_empty()),
             "a header whose quoted field is never closed was accepted"
         );
-        header.get_or_insert(h);
-        let last = r.len();
-        rows.extend(
-            r.into_iter()
-                .enumerate()
-                .map(|(i, row)| (i + 1, row, unclosed && i + 1 == last)),
+        assert!(
+            !h.1,
+            "a header with text after a closing quote was accepted"
         );
+        header.get_or_insert(h.0);
+        let last = r.len();
+        rows.extend(r.into_iter().enumerate().map(|(i, (row, malformed))| {
+            let flags = Flags {
+                unclosed: unclosed && i + 1 == last,
+                malformed,
+            };
+            (i + 1, row, flags)
+        }));
     }
     let header = header.expect("a successful run read a header");
     assert_eq!(summary.rows, rows.len() as u64, "summary counts every row");
@@ -424,11 +430,24 @@ pub fn check_classify_csv(data: &[u8]) {
     }
 }
 
+/// How a row must be flagged for its quoting.
+#[derive(Debug, Clone, Copy)]
+struct Flags {
+    /// The input ends inside one of its fields.
+    unclosed: bool,
+    /// Text follows a closing quote in one of its fields.
+    malformed: bool,
+}
+
+/// A record's decoded fields and whether text follows a closing quote in one of them.
+type Record = (Vec<String>, bool);
+
 /// The header and data records of one input, read as `batch::run` reads them (BOM dropped,
-/// delimiter detected from the header line) and decoded as it decodes them; and whether
-/// csv-core ends the input inside a quoted field (found without the batch's own check: a line
-/// break and a byte appended then stay in the last field instead of making a new record).
-fn input_records(data: &[u8], delimiter: Option<u8>) -> (Vec<String>, Vec<Vec<String>>, bool) {
+/// delimiter detected from the header line) and decoded as it decodes them, each with whether
+/// text follows a closing quote in it ([`text_after_closing_quote`]); and whether csv-core ends
+/// the input inside a quoted field (found without the batch's own check: a line break and a
+/// byte appended then stay in the last field instead of making a new record).
+fn input_records(data: &[u8], delimiter: Option<u8>) -> (Record, Vec<Record>, bool) {
     let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
     let delimiter = delimiter.unwrap_or_else(|| batch::detect_delimiter(data));
     let reader = |data| {
@@ -438,25 +457,92 @@ fn input_records(data: &[u8], delimiter: Option<u8>) -> (Vec<String>, Vec<Vec<St
             .has_headers(false)
             .from_reader(data)
     };
-    let mut records = reader(data).into_byte_records().map(|r| {
-        r.expect("in-memory CSV reads")
-            .iter()
-            .map(|f| batch::decode(f).0.into_owned())
-            .collect::<Vec<String>>()
+    let mut csv_reader = reader(data);
+    let mut record = csv::ByteRecord::new();
+    let mut records = std::iter::from_fn(|| {
+        let more = csv_reader
+            .read_byte_record(&mut record)
+            .expect("in-memory CSV reads");
+        more.then(|| {
+            let start = record
+                .position()
+                .expect("a read record has a position")
+                .byte() as usize;
+            let mut raw = &data[start..csv_reader.position().byte() as usize];
+            // csv-core skips a second byte-order mark (its first read holds all of `data`).
+            if start == 0 {
+                raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+            }
+            let fields = record
+                .iter()
+                .map(|f| batch::decode(f).0.into_owned())
+                .collect::<Vec<String>>();
+            (fields, text_after_closing_quote(raw, &record, delimiter))
+        })
     });
     let header = records.next().expect("a successful run read a header");
-    let rows: Vec<Vec<String>> = records.collect();
+    let rows: Vec<Record> = records.collect();
     let longer = [data, b"\nz"].concat();
     let unclosed = reader(longer.as_slice()).into_byte_records().count() == rows.len() + 1;
     (header, rows, unclosed)
 }
 
-/// Whether a row's `triage_error` says it holds an unclosed quote.
-fn flags_unclosed_quote(error: &str) -> bool {
-    error.starts_with("unclosed quote: ")
+/// Whether csv-core, reading `fields` out of `raw` (the bytes it consumed for that record, as
+/// its positions give them), found a closing quote followed by more text in one of them. Found
+/// without following csv-core's quoting: each field is matched against `raw` as it stands
+/// there, verbatim when it does not start with a quote, else as strict RFC 4180 writes it (in
+/// quotes, quotes doubled) and followed by the delimiter, a line end or nothing. A quoted field
+/// that does not match is one with text after its closing quote, or one the input ends inside
+/// (then what is left of `raw` is a beginning of it); `false` for the latter.
+pub fn text_after_closing_quote(raw: &[u8], fields: &csv::ByteRecord, delimiter: u8) -> bool {
+    // csv-core skips line ends before a record (blank lines, the `\n` of a `\r\n`).
+    let start = raw
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(raw.len());
+    let mut rest = &raw[start..];
+    let mut quoted = Vec::new();
+    for (k, field) in fields.iter().enumerate() {
+        if k > 0 {
+            assert_eq!(rest.first(), Some(&delimiter), "a delimiter between fields");
+            rest = &rest[1..];
+        }
+        if rest.first() != Some(&b'"') {
+            rest = rest
+                .strip_prefix(field)
+                .expect("an unquoted field is read verbatim");
+            continue;
+        }
+        quoted.clear();
+        quoted.push(b'"');
+        for &b in field {
+            if b == b'"' {
+                quoted.push(b'"');
+            }
+            quoted.push(b);
+        }
+        quoted.push(b'"');
+        match rest.strip_prefix(quoted.as_slice()) {
+            Some(after) => match after.first() {
+                None | Some(b'\r' | b'\n') => rest = after,
+                Some(&b) if b == delimiter => rest = after,
+                Some(_) => return true,
+            },
+            None => return !quoted.starts_with(rest),
+        }
+    }
+    false
 }
 
-fn check_csv_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>, bool)]) {
+/// How a row's `triage_error` says it is flagged for its quoting.
+fn quoting_flags(error: &str) -> (bool, bool) {
+    (
+        error.contains("unclosed quote: "),
+        error.contains("malformed quoting: "),
+    )
+}
+
+fn check_csv_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>, Flags)]) {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
@@ -478,7 +564,7 @@ fn check_csv_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>, 
         "one output record per input record"
     );
     let error_column = batch::TRIAGE_COLUMNS.len() - 1;
-    for (n, (got, (_, row, unclosed))) in out_rows.iter().zip(rows).enumerate() {
+    for (n, (got, (_, row, flags))) in out_rows.iter().zip(rows).enumerate() {
         let width = row.len().max(header.len());
         assert_eq!(got.len(), width + batch::TRIAGE_COLUMNS.len(), "row {n}");
         for i in 0..width {
@@ -487,16 +573,20 @@ fn check_csv_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>, 
         }
         let error = &got[width + error_column];
         assert!(!error.contains("internal error"), "row {n}: {error}");
-        assert_eq!(flags_unclosed_quote(error), *unclosed, "row {n}: {error}");
+        assert_eq!(
+            quoting_flags(error),
+            (flags.unclosed, flags.malformed),
+            "row {n}: {error}"
+        );
     }
 }
 
-fn check_jsonl_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>, bool)]) {
+fn check_jsonl_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>, Flags)]) {
     let text = std::str::from_utf8(out).expect("JSON Lines output is UTF-8");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), rows.len(), "one output line per input record");
     let keys = batch::json_keys(header);
-    for (n, (line, (row_number, row, unclosed))) in lines.iter().zip(rows).enumerate() {
+    for (n, (line, (row_number, row, flags))) in lines.iter().zip(rows).enumerate() {
         let value: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
         let object = value.as_object().expect("each line is a JSON object");
         assert_eq!(
@@ -515,7 +605,11 @@ fn check_jsonl_output(out: &[u8], header: &[String], rows: &[(usize, Vec<String>
         }
         let error = object["triage_error"].as_str().unwrap_or_default();
         assert!(!error.contains("internal error"), "row {n}: {error}");
-        assert_eq!(flags_unclosed_quote(error), *unclosed, "row {n}: {error}");
+        assert_eq!(
+            quoting_flags(error),
+            (flags.unclosed, flags.malformed),
+            "row {n}: {error}"
+        );
     }
 }
 

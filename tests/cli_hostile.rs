@@ -440,7 +440,7 @@ fn an_unclosed_quote_in_the_header_is_refused_with_file_and_line() {
 }
 
 #[test]
-fn literal_and_doubled_quotes_are_not_an_unclosed_quote() {
+fn literal_and_doubled_quotes_are_not_malformed_quoting() {
     // A quote inside an unquoted field is a literal character; `""` in a quoted field is an
     // escaped quote; a field may end with one, and the input with an unquoted literal quote.
     for input in [
@@ -458,21 +458,209 @@ fn literal_and_doubled_quotes_are_not_an_unclosed_quote() {
     }
 }
 
+/// An export whose row 2 opens a stray quote on line 3 that the quote before `next` on line 4
+/// closes: csv-core reads `next row"` as more of that field, so row 3 vanishes into row 2.
+const STRAY: &str =
+    "id,subject,description\n1,a,\"fine\"\n2,b,\"never closed\n3,c,\"next row\"\n4,d,last\n";
+
+/// Row 2's `triage_error` for [`STRAY`].
+const STRAY_FLAG: &str = "malformed quoting: text follows the closing quote at line 4 (a quote \
+                          opened at line 3 may have swallowed the rows after it)";
+
+/// A row of a `classify` output: its first three fields and its `triage_error`.
+type Row = (Vec<String>, String);
+
+/// Rows of a `classify` output, CSV or JSON Lines, with the exit status and stderr.
+fn classify_rows(args: &[&str], input: Vec<u8>) -> (Option<i32>, Vec<Row>, String) {
+    let out = classify().args(args).write_stdin(input).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let rows = if args.contains(&"jsonl") {
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let fields = ["id", "subject", "description"]
+                    .iter()
+                    .map(|k| v[*k].as_str().unwrap().to_owned())
+                    .collect();
+                (fields, v["triage_error"].as_str().unwrap_or("").to_owned())
+            })
+            .collect()
+    } else {
+        let rows = read_csv(&out.stdout);
+        let error = col(&rows[0], "triage_error");
+        rows[1..]
+            .iter()
+            .map(|r| (r[..3].to_vec(), r[error].clone()))
+            .collect()
+    };
+    (out.status.code(), rows, stderr)
+}
+
 #[test]
-fn a_stray_quote_closed_by_a_later_quote_is_not_detected() {
-    // The limit of the check: csv-core reads the next quote as the closing one, the text after
-    // it as more of the same field, and goes on from the next line. Nothing ends inside a
-    // quoted field, so nothing is flagged: row 3's start is in row 2's description.
-    let input =
-        "id,subject,description\n1,a,\"fine\"\n2,b,\"never closed\n3,c,\"next row\"\n4,d,last\n";
-    let out = classify().write_stdin(input).output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let rows = read_csv(&out.stdout);
-    assert_eq!(rows.len(), 4);
-    assert_eq!(rows[2][2], "never closed\n3,c,next row\"");
-    assert_eq!(rows[3][..3], ["4", "d", "last"]);
-    let error = col(&rows[0], "triage_error");
-    assert!(rows.iter().skip(1).all(|r| r[error].is_empty()));
+fn a_stray_quote_closed_by_a_later_quote_is_flagged_on_the_row_that_swallows_a_line() {
+    // csv-core reads the next quote as the closing one and the text after it as more of the same
+    // field; RFC 4180 allows only a delimiter or a line end there, so row 2 is flagged.
+    let (code, rows, stderr) = classify_rows(&[], STRAY.into());
+    assert_eq!(code, Some(1), "a flagged row: exit 1");
+    assert!(
+        stderr.contains(
+            "warning: <stdin>:4: malformed quoting: text follows a closing quote here (a quote \
+             opened at line 3 may have swallowed the rows after it), in row 2\n"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("errors: 1"), "{stderr}");
+    assert_eq!(rows.len(), 3, "csv-core reads row 3 into row 2");
+    assert_eq!(
+        rows[0],
+        (vec!["1".into(), "a".into(), "fine".into()], "".into())
+    );
+    assert_eq!(
+        rows[1].0,
+        ["2", "b", "never closed\n3,c,next row\""],
+        "written through unchanged: nothing lost"
+    );
+    assert_eq!(rows[1].1, STRAY_FLAG);
+    assert_eq!(
+        rows[2],
+        (vec!["4".into(), "d".into(), "last".into()], "".into())
+    );
+}
+
+#[test]
+fn a_stray_quote_is_flagged_whatever_the_delimiter_threads_line_ends_or_format() {
+    // (input, extra arguments, row 2's description as written back)
+    let semicolon = STRAY.replace(',', ";");
+    let tab = STRAY.replace(',', "\t");
+    let crlf = format!("\u{feff}{}", STRAY.replace('\n', "\r\n"));
+    let mut cp1252 = STRAY.as_bytes().to_vec();
+    let at = cp1252.windows(6).position(|w| w == b"closed").unwrap();
+    cp1252.splice(at..at, *b"caf\xe9 ");
+    let cases: Vec<(Vec<u8>, &[&str], &str)> = vec![
+        (
+            semicolon.clone().into(),
+            &[],
+            "never closed\n3;c;next row\"",
+        ),
+        (
+            tab.into(),
+            &["--threads", "1"],
+            "never closed\n3\tc\tnext row\"",
+        ),
+        (
+            crlf.clone().into(),
+            &["--threads", "3"],
+            "never closed\r\n3,c,next row\"",
+        ),
+        (cp1252, &[], "never caf\u{e9} closed\n3,c,next row\""),
+        (
+            semicolon.into(),
+            &["--format", "jsonl", "--threads", "1"],
+            "never closed\n3;c;next row\"",
+        ),
+        (
+            crlf.into(),
+            &["--format", "jsonl", "--threads", "3"],
+            "never closed\r\n3,c,next row\"",
+        ),
+    ];
+    for (input, args, description) in cases {
+        let (code, rows, stderr) = classify_rows(args, input);
+        assert_eq!(code, Some(1), "{args:?}");
+        assert!(
+            stderr.contains("warning: <stdin>:4: malformed quoting"),
+            "{args:?} {stderr}"
+        );
+        assert_eq!(rows.len(), 3, "{args:?}");
+        assert_eq!(rows[1].0[2], description, "{args:?}");
+        let errors: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(errors, ["", STRAY_FLAG, ""], "{args:?}");
+    }
+}
+
+#[test]
+fn text_after_a_closing_quote_on_one_line_is_flagged_on_its_row() {
+    // A space after the closing quote: csv-core reads `a ` (RFC 4180 allows none). Many rows,
+    // so that with small reads and several threads each flag still lands on its own row.
+    let mut input = String::from("id,subject,description\n");
+    for n in 1..=3000 {
+        if n % 1000 == 0 {
+            input.push_str(&format!("{n},\"a\" ,b\n"));
+        } else {
+            input.push_str(&format!("{n},\"x\",\"y\"\"z\"\n"));
+        }
+    }
+    for args in [
+        &["--threads", "1"][..],
+        &["--threads", "3"],
+        &["--format", "jsonl", "--threads", "3"],
+    ] {
+        let (code, rows, stderr) = classify_rows(args, input.clone().into());
+        assert_eq!(code, Some(1), "{args:?}");
+        assert!(
+            stderr.contains(
+                "warning: <stdin>:1001: malformed quoting: text follows a closing quote here (it \
+                 is read into the same field), in row 1000; 2 more rows flagged for text after a \
+                 closing quote"
+            ),
+            "{args:?} {stderr}"
+        );
+        assert!(stderr.contains("errors: 3"), "{args:?} {stderr}");
+        assert_eq!(rows.len(), 3000);
+        for (i, (fields, error)) in rows.iter().enumerate() {
+            let n = i + 1;
+            if n % 1000 == 0 {
+                assert_eq!(fields[1..], ["a ", "b"], "{args:?}");
+                assert_eq!(
+                    error,
+                    &format!(
+                        "malformed quoting: text follows the closing quote at line {} (it is \
+                         read into the same field)",
+                        n + 1
+                    ),
+                    "{args:?}"
+                );
+            } else {
+                assert_eq!(fields[1..], ["x", "y\"z"], "{args:?}");
+                assert_eq!(error, "", "{args:?} row {n}");
+            }
+        }
+    }
+}
+
+#[test]
+fn text_after_a_closing_quote_in_the_header_is_refused_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(
+        &input,
+        "\"Id\" ,Subject,Description\n1,a,our server was hacked\n",
+    )
+    .unwrap();
+    let out_path = dir.path().join("out.csv");
+    classify()
+        .arg(&input)
+        .arg("-o")
+        .arg(&out_path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "error: {}:1: malformed quoting in the header: text follows the closing quote at \
+             line 1 (it is read into the same field)",
+            input.display()
+        )));
+    assert!(!out_path.exists(), "nothing written");
+    // A stray quote in the header closed on the next line: the header swallowed row 1.
+    classify()
+        .write_stdin("Id,Subject,\"Description\n1,a,\"hacked\"\n2,b,c\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: <stdin>:2: malformed quoting in the header: text follows the closing quote \
+             at line 2 (a quote opened at line 1 may have swallowed the rows after it)",
+        ));
 }
 
 #[test]

@@ -13,7 +13,7 @@ use crate::ruleset::RuleSet;
 use crate::verdict::{Ticket, Verdict};
 use columns::{ColumnError, ColumnPlan};
 use csv::ByteRecord;
-use quote::{QuoteProbe, UnclosedQuote};
+use quote::{MalformedQuoting, QuoteProbe, TextAfterQuote, UnclosedQuote};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -256,6 +256,8 @@ struct Chunk<P> {
     /// Set when the chunk's last record is the input's last and holds a quoted field that is
     /// never closed.
     unclosed: Option<UnclosedQuote>,
+    /// The records (by index in the chunk) with a closing quote followed by text, in order.
+    malformed: Vec<(usize, MalformedQuoting)>,
     part: P,
     counts: RowCounts,
 }
@@ -270,6 +272,7 @@ impl<P> Chunk<P> {
         }
         self.len = 0;
         self.unclosed = None;
+        self.malformed.clear();
     }
 
     fn new(part: P) -> Self {
@@ -280,6 +283,7 @@ impl<P> Chunk<P> {
             len: 0,
             end_byte: 0,
             unclosed: None,
+            malformed: Vec::new(),
             part,
             counts: RowCounts::default(),
         }
@@ -325,17 +329,41 @@ struct Rows<'r> {
     first_row: u64,
     /// Set when the last record is the input's last and holds a quoted field never closed.
     unclosed: Option<&'r UnclosedQuote>,
+    /// The records (by index) with a closing quote followed by text, in order.
+    malformed: &'r [(usize, MalformedQuoting)],
+}
+
+/// What is wrong with a record's quoting, if anything.
+#[derive(Clone, Copy, Default)]
+struct RowQuoting<'r> {
+    /// A quoted field the input ended inside (the input's last record only).
+    unclosed: Option<&'r UnclosedQuote>,
+    /// Closing quotes followed by text.
+    malformed: Option<&'r MalformedQuoting>,
 }
 
 impl<'r> Rows<'r> {
-    /// Each record with its row number and, for the last, its unclosed quote if any.
-    fn iter(self) -> impl Iterator<Item = (u64, &'r ByteRecord, Option<&'r UnclosedQuote>)> {
+    /// Each record with its row number and what is wrong with its quoting.
+    fn iter(self) -> impl Iterator<Item = (u64, &'r ByteRecord, RowQuoting<'r>)> {
         let last = self.records.len().saturating_sub(1);
+        let mut malformed = self.malformed.iter().peekable();
         self.records.iter().enumerate().map(move |(i, record)| {
-            let unclosed = self.unclosed.filter(|_| i == last);
-            (self.first_row + i as u64, record, unclosed)
+            let quoting = RowQuoting {
+                unclosed: self.unclosed.filter(|_| i == last),
+                malformed: malformed.next_if(|(at, _)| *at == i).map(|(_, m)| m),
+            };
+            (self.first_row + i as u64, record, quoting)
         })
     }
+}
+
+/// The closing quotes followed by text in one input's rows, for its warning.
+#[derive(Default)]
+struct MalformedReport {
+    /// The first, with the number of its row.
+    first: Option<(u64, TextAfterQuote)>,
+    /// Rows with any.
+    rows: u64,
 }
 
 /// Takes the parts of a batch run in input order, on the writer thread.
@@ -458,6 +486,22 @@ fn drive<J: Job>(
                 ),
             });
         }
+        // Text after a closing quote in the header: its column names are not what the file
+        // meant (and a stray quote may have taken rows into it), so every row would be read
+        // against the wrong columns. Refused like a quote never closed.
+        let header_end = csv_reader.position().byte();
+        if let Some(bad) = csv_reader.get_mut().take_malformed(header_end) {
+            return Err(BatchError::Csv {
+                input: name,
+                line: bad.first.line,
+                message: format!(
+                    "malformed quoting in the header: text follows the closing quote at line {} \
+                     ({})",
+                    bad.first.line,
+                    bad.first.consequence()
+                ),
+            });
+        }
         let mut header_decoded = false;
         let header: Vec<String> = header_record
             .iter()
@@ -516,6 +560,7 @@ fn drive<J: Job>(
         };
         let cancel = cfg.cancel.as_deref();
         let mut counts = RowCounts::default();
+        let mut malformed = MalformedReport::default();
         let rows = pipeline(
             job,
             &ctx,
@@ -526,6 +571,7 @@ fn drive<J: Job>(
             progress,
             cancel,
             &mut counts,
+            &mut malformed,
         )?;
         // A signal that arrived while the reader waited for input (a pipe) ends the run too.
         if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
@@ -538,6 +584,23 @@ fn drive<J: Job>(
                  input ({}) was read into it, as the last field of row {rows}",
                 open.line,
                 open.lines_text()
+            ));
+        }
+        if let Some((row, first)) = malformed.first {
+            let more = malformed.rows - 1;
+            note(format!(
+                "warning: {name}:{}: malformed quoting: text follows a closing quote here ({}), \
+                 in row {row}{}",
+                first.line,
+                first.consequence(),
+                if more > 0 {
+                    format!(
+                        "; {more} more row{} flagged for text after a closing quote",
+                        if more == 1 { "" } else { "s" }
+                    )
+                } else {
+                    String::new()
+                }
             ));
         }
         if header_decoded || counts.decoded > 0 {
@@ -630,6 +693,7 @@ fn pipeline<J: Job, R: Read>(
     progress: &dyn Progress,
     cancel: Option<&std::sync::atomic::AtomicBool>,
     counts: &mut RowCounts,
+    malformed: &mut MalformedReport,
 ) -> Result<u64, BatchError> {
     let (work_tx, work_rx) = mpsc::sync_channel::<Chunk<J::Part>>(threads * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
@@ -663,8 +727,9 @@ fn pipeline<J: Job, R: Read>(
         let written = writer.join().expect("writer thread");
         // A read error stops the run; a write error makes the reader stop early, so report it.
         let rows = written?;
-        read.map(|read_rows| {
+        read.map(|(read_rows, found)| {
             debug_assert_eq!(read_rows, rows);
+            *malformed = found;
             rows
         })
     })
@@ -679,7 +744,8 @@ struct ChunkLimits {
     in_flight: usize,
 }
 
-/// Reads the input into chunks for the workers, within `limits`.
+/// Reads the input into chunks for the workers, within `limits`; returns the rows read and the
+/// closing quotes followed by text found in them.
 fn read_chunks<R: Read, P>(
     reader: &mut csv::Reader<QuoteProbe<R>>,
     name: &str,
@@ -688,9 +754,10 @@ fn read_chunks<R: Read, P>(
     recycle_rx: Receiver<Chunk<P>>,
     cancel: Option<&std::sync::atomic::AtomicBool>,
     new_chunk: impl Fn() -> Chunk<P>,
-) -> Result<u64, BatchError> {
+) -> Result<(u64, MalformedReport), BatchError> {
     let mut seq = 0;
     let mut rows = 0u64;
+    let mut malformed = MalformedReport::default();
     let mut created = 0usize;
     loop {
         if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
@@ -705,7 +772,7 @@ fn read_chunks<R: Read, P>(
             Err(_) => match recycle_rx.recv() {
                 Ok(chunk) => chunk,
                 // The writer stopped (write error); it reports why.
-                Err(_) => return Ok(rows),
+                Err(_) => return Ok((rows, malformed)),
             },
         };
         chunk.reuse();
@@ -725,6 +792,13 @@ fn read_chunks<R: Read, P>(
                     // Once the input has ended inside a quoted field, the record just read
                     // holds it; no record follows.
                     chunk.unclosed = reader.get_ref().unclosed();
+                    let end = reader.position().byte();
+                    if let Some(bad) = reader.get_mut().take_malformed(end) {
+                        let row = rows + chunk.len as u64;
+                        malformed.first.get_or_insert((row, bad.first));
+                        malformed.rows += 1;
+                        chunk.malformed.push((chunk.len - 1, bad));
+                    }
                 }
                 Ok(false) => {
                     eof = true;
@@ -749,12 +823,12 @@ fn read_chunks<R: Read, P>(
         if chunk.len > 0 {
             if work_tx.send(chunk).is_err() {
                 // The writer stopped (write error); it reports why.
-                return Ok(rows);
+                return Ok((rows, malformed));
             }
             seq += 1;
         }
         if eof {
-            return Ok(rows);
+            return Ok((rows, malformed));
         }
     }
 }
@@ -775,6 +849,7 @@ fn worker<J: Job>(
             len,
             first_row,
             unclosed,
+            malformed,
             part,
             counts,
             ..
@@ -783,6 +858,7 @@ fn worker<J: Job>(
             records: &records[..*len],
             first_row: *first_row,
             unclosed: unclosed.as_ref(),
+            malformed,
         };
         job.process(ctx, rows, &mut local, part, counts);
         if done_tx.send(chunk).is_err() {
@@ -872,13 +948,13 @@ impl Job for ClassifyJob<'_> {
             )),
             OutputFormat::Jsonl => Sink::Jsonl(out),
         };
-        for (row, record, unclosed) in rows.iter() {
+        for (row, record, quoting) in rows.iter() {
             render_row(
                 self.rules,
                 input,
                 record,
                 row,
-                unclosed,
+                quoting,
                 &mut local.verdict,
                 &mut local.scratch,
                 &mut part.stats,
@@ -961,16 +1037,23 @@ fn clip(text: &str, max: usize) -> (&str, bool) {
     (&text[..end], true)
 }
 
-/// Notes what is wrong with a row's record in `error` (empty before): a quoted field never
-/// closed (`unclosed`, for the input's last record), a field count unlike the header's.
+/// Notes what is wrong with a row's record in `error` (empty before): its quoting (closing
+/// quotes followed by text; a quoted field never closed, for the input's last record), a field
+/// count unlike the header's.
 fn note_row(
     input: &InputCtx<'_>,
     record: &ByteRecord,
     row: u64,
-    unclosed: Option<&UnclosedQuote>,
+    quoting: RowQuoting<'_>,
     error: &mut String,
 ) {
-    if let Some(open) = unclosed {
+    if let Some(bad) = quoting.malformed {
+        error.push_str(&bad.row_message());
+    }
+    if let Some(open) = quoting.unclosed {
+        if !error.is_empty() {
+            error.push_str("; ");
+        }
         error.push_str(&open.row_message());
     }
     if record.len() != input.header.len() {
@@ -1098,7 +1181,7 @@ fn render_row(
     ctx: &InputCtx<'_>,
     record: &ByteRecord,
     row: u64,
-    unclosed: Option<&UnclosedQuote>,
+    quoting: RowQuoting<'_>,
     verdict: &mut Verdict,
     scratch: &mut RowScratch,
     stats: &mut Stats,
@@ -1107,7 +1190,7 @@ fn render_row(
 ) {
     scratch.error.clear();
     let mut decoded_any = false;
-    note_row(ctx, record, row, unclosed, &mut scratch.error);
+    note_row(ctx, record, row, quoting, &mut scratch.error);
     with_ticket(
         ctx,
         record,

@@ -94,9 +94,9 @@ impl<T: Tally> Job for TallyJob<'_, T> {
             error,
         } = local;
         verdicts.resize_with(self.rule_sets.len(), Verdict::default);
-        for (row, record, unclosed) in rows.iter() {
+        for (row, record, quoting) in rows.iter() {
             error.clear();
-            note_row(input, record, row, unclosed, error);
+            note_row(input, record, row, quoting, error);
             let id = input
                 .plan
                 .id
