@@ -26,3 +26,15 @@ fn classify_csv_worker_thread_locals_freed_after_the_run() {
         "leak-dcea7fb2562ca2e8629e5d44fb5c1a9f308bc400",
     );
 }
+
+/// `classify_csv` found an export with a column named `triage_row`: in JSON Lines output that
+/// key is the row number, so the input field was shadowed (a JSON reader keeps the last of two
+/// equal keys). Input columns that clash with a `triage_*` key, `triage_row` included, are now
+/// renamed `triage_row_2` and so on.
+#[test]
+fn classify_csv_a_column_named_like_an_output_key_keeps_its_value() {
+    replay(
+        "classify_csv",
+        "crash-eebe292367985b20499a2b025ae6d180bd3bfcf2",
+    );
+}

@@ -23,6 +23,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 pub use tally::{run_tally, Tally, TallyRow};
 
+/// The JSON Lines key of a row's number (CSV output keeps rows in order instead).
+const JSON_ROW_KEY: &str = "triage_row";
+
 /// Columns appended to every output row, in order.
 pub const TRIAGE_COLUMNS: [&str; 8] = [
     "triage_label",
@@ -642,8 +645,11 @@ fn drive<J: Job>(
 pub(crate) fn json_keys(header: &[String]) -> Vec<String> {
     // A set, not a scan of the keys so far: a header may have hundreds of thousands of columns.
     // The next suffix to try per name, so that many equal names cost no rescans either.
-    let mut taken: std::collections::HashSet<String> =
-        TRIAGE_COLUMNS.iter().map(|&t| t.to_owned()).collect();
+    let mut taken: std::collections::HashSet<String> = TRIAGE_COLUMNS
+        .iter()
+        .chain([&JSON_ROW_KEY])
+        .map(|&t| t.to_owned())
+        .collect();
     let mut next_suffix: std::collections::HashMap<String, usize> = Default::default();
     let mut keys: Vec<String> = Vec::with_capacity(header.len());
     for (i, h) in header.iter().enumerate() {
@@ -1279,7 +1285,7 @@ fn render_row(
                 .map(|&r| rules.rule(r).id.as_str())
                 .collect();
             let error = (!scratch.error.is_empty()).then_some(scratch.error.as_str());
-            member(out, "triage_row", &row);
+            member(out, JSON_ROW_KEY, &row);
             member(out, "triage_label", &label);
             member(out, "triage_category", &verdict.category_name(rules));
             member(out, "triage_categories", &categories);
@@ -1345,7 +1351,16 @@ mod tests {
 
     #[test]
     fn json_keys_are_unique() {
-        let keys = json_keys(&["a".into(), "a".into(), "".into(), "triage_label".into()]);
-        assert_eq!(keys, ["a", "a_2", "column_3", "triage_label_2"]);
+        let keys = json_keys(&[
+            "a".into(),
+            "a".into(),
+            "".into(),
+            "triage_label".into(),
+            "triage_row".into(),
+        ]);
+        assert_eq!(
+            keys,
+            ["a", "a_2", "column_3", "triage_label_2", "triage_row_2"]
+        );
     }
 }
