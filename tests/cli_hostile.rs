@@ -408,15 +408,12 @@ fn an_unclosed_quote_is_flagged_whatever_the_delimiter_threads_bom_line_ends_or_
     }
 }
 
-#[test]
-fn an_unclosed_quote_in_the_header_is_refused_with_file_and_line() {
+/// `classify` of a file whose first line is `header` exits 2 with `error: FILE:1: {message}`
+/// and writes no output.
+fn header_is_refused(header: &str, message: &str) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.csv");
-    std::fs::write(
-        &input,
-        "\"Id,Subject,Description\n1,a,our server was hacked\n",
-    )
-    .unwrap();
+    std::fs::write(&input, format!("{header}\n1,a,our server was hacked\n")).unwrap();
     let out_path = dir.path().join("out.csv");
     classify()
         .arg(&input)
@@ -425,10 +422,18 @@ fn an_unclosed_quote_in_the_header_is_refused_with_file_and_line() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(format!(
-            "error: {}:1: the header's quoted field opened at line 1 is never closed",
+            "error: {}:1: {message}",
             input.display()
         )));
     assert!(!out_path.exists(), "nothing written");
+}
+
+#[test]
+fn an_unclosed_quote_in_the_header_is_refused_with_file_and_line() {
+    header_is_refused(
+        "\"Id,Subject,Description",
+        "the header's quoted field opened at line 1 is never closed",
+    );
     // A blank first line, a quote opening on the header's second line.
     classify()
         .write_stdin("\nId,\"Subject\nDescription,x\n1,a,b\n")
@@ -632,26 +637,11 @@ fn text_after_a_closing_quote_on_one_line_is_flagged_on_its_row() {
 
 #[test]
 fn text_after_a_closing_quote_in_the_header_is_refused_with_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.csv");
-    std::fs::write(
-        &input,
-        "\"Id\" ,Subject,Description\n1,a,our server was hacked\n",
-    )
-    .unwrap();
-    let out_path = dir.path().join("out.csv");
-    classify()
-        .arg(&input)
-        .arg("-o")
-        .arg(&out_path)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(format!(
-            "error: {}:1: malformed quoting in the header: text follows the closing quote at \
-             line 1 (it is read into the same field)",
-            input.display()
-        )));
-    assert!(!out_path.exists(), "nothing written");
+    header_is_refused(
+        "\"Id\" ,Subject,Description",
+        "malformed quoting in the header: text follows the closing quote at line 1 (it is read \
+         into the same field)",
+    );
     // A stray quote in the header closed on the next line: the header swallowed row 1.
     classify()
         .write_stdin("Id,Subject,\"Description\n1,a,\"hacked\"\n2,b,c\n")
