@@ -259,6 +259,66 @@ fn deeply_nested_csv_quotes_round_trip() {
     assert_eq!(rows[1][col(&rows[0], "triage_label")], "out-of-scope");
 }
 
+/// A row of a `classify` output: its first three fields and its `triage_error`.
+type Row = (Vec<String>, String);
+
+/// Rows of a `classify` output, CSV or JSON Lines, with the exit status and stderr.
+fn classify_rows(args: &[&str], input: Vec<u8>) -> (Option<i32>, Vec<Row>, String) {
+    let out = classify().args(args).write_stdin(input).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let rows = if args.contains(&"jsonl") {
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let object = v.as_object().unwrap();
+                let field = |name: &str| {
+                    object
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .and_then(|(_, v)| v.as_str())
+                        .unwrap_or("")
+                        .to_owned()
+                };
+                let fields = ["id", "subject", "description"].map(field).to_vec();
+                (fields, field("triage_error"))
+            })
+            .collect()
+    } else {
+        let rows = read_csv(&out.stdout);
+        let error = col(&rows[0], "triage_error");
+        rows[1..]
+            .iter()
+            .map(|r| (r[..3].to_vec(), r[error].clone()))
+            .collect()
+    };
+    (out.status.code(), rows, stderr)
+}
+
+/// The same export written in other dialects: `;`, tab and `|` delimiters, CRLF line ends
+/// after a BOM, and Windows-1252 bytes (`café ` inserted before `closed`).
+struct Dialects {
+    semicolon: String,
+    tab: String,
+    pipe: String,
+    crlf: String,
+    cp1252: Vec<u8>,
+}
+
+fn dialects(csv: &str) -> Dialects {
+    let mut cp1252 = csv.as_bytes().to_vec();
+    let at = cp1252.windows(6).position(|w| w == b"closed").unwrap();
+    cp1252.splice(at..at, *b"caf\xe9 ");
+    Dialects {
+        semicolon: csv.replace(',', ";"),
+        tab: csv.replace(',', "\t"),
+        pipe: csv.replace(',', "|"),
+        crlf: format!("\u{feff}{}", csv.replace('\n', "\r\n")),
+        cp1252,
+    }
+}
+
 /// An export whose row 2 opens a quote on line 3 that is never closed: csv-core reads the rest
 /// of the input into that field, so rows 3 and 4 vanish into row 2.
 const UNCLOSED: &str =
@@ -347,13 +407,13 @@ fn an_unclosed_quote_on_the_last_line_without_a_line_break_is_flagged() {
 #[test]
 fn an_unclosed_quote_is_flagged_whatever_the_delimiter_threads_bom_line_ends_or_encoding() {
     // (input, extra arguments, row 2's description as written back)
-    let semicolon = UNCLOSED.replace(',', ";");
-    let tab = UNCLOSED.replace(',', "\t");
-    let pipe = UNCLOSED.replace(',', "|");
-    let crlf = format!("\u{feff}{}", UNCLOSED.replace('\n', "\r\n"));
-    let mut cp1252 = UNCLOSED.as_bytes().to_vec();
-    let at = cp1252.windows(6).position(|w| w == b"closed").unwrap();
-    cp1252.splice(at..at, *b"caf\xe9 ");
+    let Dialects {
+        semicolon,
+        tab,
+        pipe,
+        crlf,
+        cp1252,
+    } = dialects(UNCLOSED);
     let cases: Vec<(Vec<u8>, &[&str], &str)> = vec![
         (
             semicolon.clone().into(),
@@ -387,24 +447,11 @@ fn an_unclosed_quote_is_flagged_whatever_the_delimiter_threads_bom_line_ends_or_
         ),
     ];
     for (input, args, description) in cases {
-        let out = classify().args(args).write_stdin(input).output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
-        let (got, error) = if args.contains(&"jsonl") {
-            let text = String::from_utf8(out.stdout).unwrap();
-            let last: serde_json::Value =
-                serde_json::from_str(text.lines().last().unwrap()).unwrap();
-            let field = |k: &str| last[k].as_str().unwrap().to_owned();
-            (field("Description"), field("triage_error"))
-        } else {
-            let rows = read_csv(&out.stdout);
-            assert_eq!(rows.len(), 3, "{args:?}");
-            (
-                rows[2][2].clone(),
-                rows[2][col(&rows[0], "triage_error")].clone(),
-            )
-        };
-        assert_eq!(got, description, "{args:?}");
-        assert_eq!(error, UNCLOSED_FLAG, "{args:?}");
+        let (code, rows, _) = classify_rows(args, input);
+        assert_eq!(code, Some(1), "{args:?}");
+        assert_eq!(rows.len(), 2, "{args:?}");
+        assert_eq!(rows[1].0[2], description, "{args:?}");
+        assert_eq!(rows[1].1, UNCLOSED_FLAG, "{args:?}");
     }
 }
 
@@ -472,37 +519,6 @@ const STRAY: &str =
 const STRAY_FLAG: &str = "malformed quoting: text follows the closing quote at line 4 (a quote \
                           opened at line 3 may have swallowed the rows after it)";
 
-/// A row of a `classify` output: its first three fields and its `triage_error`.
-type Row = (Vec<String>, String);
-
-/// Rows of a `classify` output, CSV or JSON Lines, with the exit status and stderr.
-fn classify_rows(args: &[&str], input: Vec<u8>) -> (Option<i32>, Vec<Row>, String) {
-    let out = classify().args(args).write_stdin(input).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let rows = if args.contains(&"jsonl") {
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                let fields = ["id", "subject", "description"]
-                    .iter()
-                    .map(|k| v[*k].as_str().unwrap().to_owned())
-                    .collect();
-                (fields, v["triage_error"].as_str().unwrap_or("").to_owned())
-            })
-            .collect()
-    } else {
-        let rows = read_csv(&out.stdout);
-        let error = col(&rows[0], "triage_error");
-        rows[1..]
-            .iter()
-            .map(|r| (r[..3].to_vec(), r[error].clone()))
-            .collect()
-    };
-    (out.status.code(), rows, stderr)
-}
-
 #[test]
 fn a_stray_quote_closed_by_a_later_quote_is_flagged_on_the_row_that_swallows_a_line() {
     // csv-core reads the next quote as the closing one and the text after it as more of the same
@@ -537,12 +553,13 @@ fn a_stray_quote_closed_by_a_later_quote_is_flagged_on_the_row_that_swallows_a_l
 #[test]
 fn a_stray_quote_is_flagged_whatever_the_delimiter_threads_line_ends_or_format() {
     // (input, extra arguments, row 2's description as written back)
-    let semicolon = STRAY.replace(',', ";");
-    let tab = STRAY.replace(',', "\t");
-    let crlf = format!("\u{feff}{}", STRAY.replace('\n', "\r\n"));
-    let mut cp1252 = STRAY.as_bytes().to_vec();
-    let at = cp1252.windows(6).position(|w| w == b"closed").unwrap();
-    cp1252.splice(at..at, *b"caf\xe9 ");
+    let Dialects {
+        semicolon,
+        tab,
+        crlf,
+        cp1252,
+        ..
+    } = dialects(STRAY);
     let cases: Vec<(Vec<u8>, &[&str], &str)> = vec![
         (
             semicolon.clone().into(),
