@@ -967,9 +967,20 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
         unguarded: table.unguarded,
         negation_window: language.negation.window,
         zones,
+        upgrade_connectors: normalized_words(&language.upgrades.to),
+        release_suffixes: normalized_words(&language.upgrades.release_suffixes),
         slot_count: slot_count as usize,
         fingerprint,
     })
+}
+
+/// Words as they appear in normalised text (`->` is `>` there), empty ones dropped.
+fn normalized_words(words: &[Text]) -> Vec<String> {
+    words
+        .iter()
+        .map(|w| normalize(w.get_ref()).trim().to_owned())
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 fn lookup_in(index: &HashMap<String, CategoryId>, name: &Text, cx: &mut Ctx) -> Option<CategoryId> {

@@ -103,6 +103,10 @@ disclaimer = ["intended recipient"]
 log_line = ['re:^\s*\[\s*\d+\.\d+\]']
 link = ['re:\bhttps?://\S+', 'www.']
 history = ['re:\b(from\s+[a-z]+\s+\d+)\s+to\s+[a-z]']
+
+[upgrades]
+to = ["to", "->"]
+release_suffixes = ["lts"]
 "#,
     ),
     (

@@ -293,6 +293,10 @@ pub struct RuleSet {
     pub(crate) regex_patterns: Vec<u32>,
     pub(crate) negation_window: u32,
     pub(crate) zones: ZoneDetector,
+    /// Normalised connectors from a release to the one it was upgraded to (`to`, `>`), and the
+    /// words that may stand between (`lts`), from `language.toml`.
+    pub(crate) upgrade_connectors: Vec<String>,
+    pub(crate) release_suffixes: Vec<String>,
     pub(crate) slot_count: usize,
     /// Content hash of the rule sources, to tell rule sets apart.
     pub fingerprint: u64,

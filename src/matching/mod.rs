@@ -508,7 +508,9 @@ impl RuleSet {
         if let Some((release, len)) = self.release_at(d, rest) {
             // An upgrade written after it ("fedora 39 to 40", "ubuntu 20.04 lts -> 22.04"):
             // the system now runs the release it went to.
-            let target = upgrade_target(&rest[len..]).and_then(|t| self.release_at(d, t));
+            let target = self
+                .upgrade_target(&rest[len..])
+                .and_then(|t| self.release_at(d, t));
             return Some(target.map_or(release, |(to, _)| to));
         }
         // A codename of this distribution as the next word: `debian bookworm`.
@@ -517,6 +519,28 @@ impl RuleSet {
             .find(|c: char| !c.is_alphanumeric())
             .unwrap_or(word.len())];
         d.codenames.get(word).copied()
+    }
+
+    /// The text after an upgrade connector of `language.toml` (`to`, an arrow; a release suffix
+    /// such as `lts` may come first) at the start of normalised `text`: where the release
+    /// upgraded to is written.
+    fn upgrade_target<'t>(&self, text: &'t str) -> Option<&'t str> {
+        let whole_word = |rest: &'t str, word: &str| {
+            let after = rest.strip_prefix(word)?;
+            let ends_in_word = word.chars().next_back().is_some_and(char::is_alphanumeric);
+            (!ends_in_word || !after.starts_with(char::is_alphanumeric)).then_some(after)
+        };
+        let mut text = text.trim_start();
+        if let Some(after) = self
+            .release_suffixes
+            .iter()
+            .find_map(|s| whole_word(text, s))
+        {
+            text = after.trim_start();
+        }
+        self.upgrade_connectors
+            .iter()
+            .find_map(|c| whole_word(text, c))
     }
 
     /// A release of distribution `d` written at the start of `text`, and its length.
@@ -568,16 +592,6 @@ impl RuleSet {
         }
         verdict.entities.push(entity);
     }
-}
-
-/// The text after an upgrade connector (`to`, `into`, an arrow; `lts` may come first) at the
-/// start of normalised `text`, where the release upgraded to is written.
-fn upgrade_target(text: &str) -> Option<&str> {
-    let text = text.trim_start();
-    let text = text.strip_prefix("lts").unwrap_or(text).trim_start();
-    ["to ", "into ", ">", "\u{2192}", "=>"]
-        .iter()
-        .find_map(|connector| text.strip_prefix(connector))
 }
 
 /// Whether the text right after a matched word makes it part of a resource or host name:

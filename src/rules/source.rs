@@ -119,6 +119,20 @@ pub struct LanguageFile {
     pub negation: NegationDecl,
     #[serde(default)]
     pub zones: ZonesDecl,
+    #[serde(default)]
+    pub upgrades: UpgradesDecl,
+}
+
+/// How an upgrade is written after a distribution's release: "fedora 39 to 40".
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpgradesDecl {
+    /// Words or arrows that lead from a release to the release it was upgraded to.
+    #[serde(default)]
+    pub to: Vec<Text>,
+    /// Words that may follow a release before the connector ("20.04 lts -> 22.04").
+    #[serde(default)]
+    pub release_suffixes: Vec<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -187,6 +187,9 @@ disclaimer = ["security notice", "intended recipient"]
 log_line = ['re:^\s*\[\s*\d+\.\d+\]', 're:^\s*\d{4}-\d{2}-\d{2} ']
 link = ['re:\bhttps?://\S+', 'www.']
 history = ['re:\b(from\s+[a-z]+\s+\d+)\s+to\s+[a-z]', 're:\bfrom\s+[a-z]+\s+(\d+)\s+to\s+\d']
+
+[upgrades]
+to = ["to"]
 "#;
 
 /// Writes the mini rules into a fresh temporary directory, with `overrides` as
