@@ -4,7 +4,7 @@
 
 use crate::error::{LoadError, LoadErrorKind, LoadErrors};
 use crate::matching::normalize::{is_word_char, normalize};
-use crate::matching::zones::{Marker, ZoneDetector};
+use crate::matching::zones::{InlineZone, Marker, ZoneDetector};
 use crate::rules::source::{NegationDecl, Text, ZonesDecl};
 use crate::rules::{ParsedRules, SourceFile};
 use crate::ruleset::*;
@@ -402,9 +402,67 @@ fn guard_literals(source: &str) -> Option<(Vec<String>, bool)> {
         }
         (!guards.is_empty()).then_some(guards)
     };
-    extract(ExtractKind::Prefix)
-        .map(|g| (g, true))
-        .or_else(|| extract(ExtractKind::Suffix).map(|g| (g, false)))
+    // The more selective set wins: a short guard (`st` of `status|start…`) is seen in most
+    // tickets, so a longer suffix (`500`…`504`) is worth losing the anchored start for.
+    let shortest = |g: &Vec<String>| g.iter().map(String::len).min().unwrap_or(0);
+    match (extract(ExtractKind::Prefix), extract(ExtractKind::Suffix)) {
+        (Some(prefix), Some(suffix)) if shortest(&suffix) > shortest(&prefix) => {
+            Some((suffix, false))
+        }
+        (Some(prefix), _) => Some((prefix, true)),
+        (None, suffix) => suffix.map(|g| (g, false)),
+    }
+}
+
+/// Literals of normalised text one of which the normalised text of every match of `source`
+/// holds somewhere: the prefixes of a tail of its top-level sequence (the tail whose shortest
+/// literal is longest), normalised (`->` is ` >` there) and trimmed: `\S*wordpress.org\S*` →
+/// `wordpres`, `\b\w+\.(?:com|org)/` → `.com/`, `.org/`. `None` when there is no short list.
+/// (A combining accent right after a guard composes with its last letter in normalised text,
+/// hiding it: the zone is then missed, in a text no one types.)
+fn inner_literals(source: &str) -> Option<Vec<String>> {
+    use regex_syntax::hir::{literal::Extractor, Hir, HirKind};
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(source)
+        .ok()?;
+    let items = match hir.kind() {
+        HirKind::Concat(items) => items.clone(),
+        _ => vec![hir],
+    };
+    let shortest = |g: &Vec<String>| g.iter().map(String::len).min().unwrap_or(0);
+    let mut best: Option<Vec<String>> = None;
+    for at in 0..items.len() {
+        let mut extractor = Extractor::new();
+        extractor.limit_total(512).limit_class(32);
+        let full = extractor.extract(&Hir::concat(items[at..].to_vec()));
+        let found = (1..=8).rev().find_map(|n| {
+            let mut seq = full.clone();
+            seq.keep_first_bytes(n);
+            seq.dedup();
+            let literals = seq.literals()?;
+            let mut guards: Vec<String> = Vec::new();
+            for lit in literals {
+                let text = normalize(std::str::from_utf8(lit.as_bytes()).ok()?);
+                let text = text.trim();
+                if text.is_empty() {
+                    return None;
+                }
+                if !guards.iter().any(|g| g == text) {
+                    guards.push(text.to_owned());
+                }
+            }
+            (guards.len() <= 16).then_some(guards)
+        });
+        if let Some(found) = found {
+            if best.as_ref().is_none_or(|b| shortest(&found) > shortest(b)) {
+                best = Some(found);
+            }
+        }
+    }
+    best
 }
 
 /// A rule regex whose matcher is built the first time a ticket needs it.
@@ -900,7 +958,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
         file: language_file,
     };
     add_cues(&language.negation, &mut table, &mut cx);
-    let zones = compile_zones(&language.zones, &mut cx);
+    let zones = compile_zones(&language.zones, &mut table, &mut cx);
     errors.append(&mut cx.errors);
 
     // Every category needs a way to fire (checked once the rules themselves are sound).
@@ -1022,7 +1080,7 @@ fn add_cues(decl: &NegationDecl, table: &mut PatternTable, cx: &mut Ctx) {
 }
 
 /// Turns zone markers into one case-insensitive `RegexSet` over lines of the original text.
-fn compile_zones(decl: &ZonesDecl, cx: &mut Ctx) -> ZoneDetector {
+fn compile_zones(decl: &ZonesDecl, table: &mut PatternTable, cx: &mut Ctx) -> ZoneDetector {
     let mut sources = Vec::new();
     let mut markers = Vec::new();
     for (list, marker) in [
@@ -1097,17 +1155,31 @@ fn compile_zones(decl: &ZonesDecl, cx: &mut Ctx) -> ZoneDetector {
     // Inline spans: a regex, or a literal that marks the whole run of non-spaces holding it.
     let mut inline = Vec::new();
     for (zone, patterns) in [(Zone::Link, &decl.link), (Zone::History, &decl.history)] {
-        if let Some(regex) = inline_zone_regex(patterns, cx) {
-            inline.push((zone, regex));
+        if let Some((regex, guards)) = inline_zone_regex(patterns, cx) {
+            let kind = inline.len() as u8;
+            let guarded = guards.is_some();
+            for g in guards.into_iter().flatten() {
+                let guard = table.literal(&g, true, true, false);
+                table.patterns[guard as usize]
+                    .owners
+                    .push(Owner::ZoneGuard(kind));
+            }
+            inline.push(InlineZone {
+                zone,
+                regex,
+                guarded,
+            });
         }
     }
     ZoneDetector { kinds, inline }
 }
 
-/// One alternation of a kind of inline zone's patterns; `None` when it has none (or they do not
-/// compile, reported in `cx`).
-fn inline_zone_regex(patterns: &[Text], cx: &mut Ctx<'_>) -> Option<Regex> {
+/// One alternation of a kind of inline zone's patterns, and literals of normalised text one of
+/// which the text of every match holds (`None`: no short list, the regex searches every field);
+/// `None` when there are no patterns (or they do not compile, reported in `cx`).
+fn inline_zone_regex(patterns: &[Text], cx: &mut Ctx<'_>) -> Option<(Regex, Option<Vec<String>>)> {
     let mut sources = Vec::new();
+    let mut guards = Some(Vec::new());
     for p in patterns {
         let raw = p.get_ref();
         let source = match raw.strip_prefix("re:") {
@@ -1122,13 +1194,17 @@ fn inline_zone_regex(patterns: &[Text], cx: &mut Ctx<'_>) -> Option<Regex> {
             cx.err(p, kind);
             continue;
         }
+        match (&mut guards, inner_literals(&source)) {
+            (Some(all), Some(these)) => all.extend(these),
+            _ => guards = None,
+        }
         sources.push(format!("(?:{source})"));
     }
     if sources.is_empty() {
         return None;
     }
     match build_regex(&sources.join("|")) {
-        Ok(regex) => Some(regex),
+        Ok(regex) => Some((regex, guards)),
         Err(e) => {
             cx.errors.push(cx.file.error(0, e));
             None

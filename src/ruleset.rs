@@ -195,6 +195,9 @@ pub(crate) enum Owner {
         regex: u32,
         anchored: bool,
     },
+    /// A literal every span of inline zone kind `k` (the index in the zone detector) holds: the
+    /// kind's regex only searches a field where one is seen.
+    ZoneGuard(u8),
 }
 
 /// A pattern after compilation: where its matches go and how its edges are checked.

@@ -42,6 +42,8 @@ pub(crate) struct FieldScan {
     pub regex_runs: Vec<u32>,
     /// Regexes to run anchored at a position where a prefix guard was seen.
     pub anchored_runs: Vec<(u32, u32)>,
+    /// Inline zone kinds whose guard literal was seen (bit per kind).
+    pub zone_guards: u8,
 }
 
 impl FieldScan {
@@ -177,13 +179,12 @@ impl RuleSet {
             normalize::normalize_into(text, &mut scan.norm);
             scan.layout.build(&scan.norm.text);
         }
+        scan.zone_guards = 0;
         if scan.norm.text.is_empty() {
             return;
         }
         if field == Field::Description {
-            self.zones.detect(text, &mut scan.zones);
-        } else {
-            self.zones.detect_inline(text, &mut scan.zones);
+            self.zones.detect_lines(text, &mut scan.zones);
         }
         let norm = scan.norm.text.as_str();
         let push = |pattern: u32,
@@ -192,10 +193,12 @@ impl RuleSet {
                     scan_cues: &mut Vec<CueHit>,
                     hits: &mut Vec<Hit>,
                     regex_runs: &mut Vec<u32>,
-                    anchored_runs: &mut Vec<(u32, u32)>| {
+                    anchored_runs: &mut Vec<(u32, u32)>,
+                    zone_guards: &mut u8| {
             let mut is_term = false;
             for owner in &self.patterns[pattern as usize].owners {
                 match owner {
+                    Owner::ZoneGuard(kind) => *zone_guards |= 1 << kind,
                     Owner::Cue(cue) => scan_cues.push(CueHit {
                         cue: *cue,
                         start: start as u32,
@@ -273,6 +276,7 @@ impl RuleSet {
                     &mut scan.hits,
                     &mut scan.regex_runs,
                     &mut scan.anchored_runs,
+                    &mut scan.zone_guards,
                 );
             }
         }
@@ -303,6 +307,7 @@ impl RuleSet {
                     hits,
                     &mut Vec::new(),
                     &mut Vec::new(),
+                    &mut 0,
                 );
             }
         };
@@ -325,6 +330,9 @@ impl RuleSet {
                 add(r, m, &mut scan.cues, &mut scan.hits);
             }
         }
+        // Links and history spans, now that the literals have told which kinds can be here.
+        self.zones
+            .detect_inline(text, scan.zone_guards, &mut scan.zones);
         drop_pseudo_covered(&mut scan.cues);
         scan.cues.sort_unstable_by_key(|c| c.start);
         for hit in &mut scan.hits {
@@ -414,7 +422,7 @@ impl RuleSet {
                         Owner::Codename(d, release) => {
                             self.push_entity(verdict, scan, field, hit, d, Some(release))
                         }
-                        Owner::Cue(_) | Owner::RegexGuard { .. } => {}
+                        Owner::Cue(_) | Owner::RegexGuard { .. } | Owner::ZoneGuard(_) => {}
                     }
                 }
             }

@@ -95,9 +95,18 @@ pub fn normalize_into(src: &str, out: &mut Normalized) {
                     // Fast path: a run of plain ASCII is copied and lower-cased in bulk. Its
                     // last byte is left to the general path when a non-ASCII character follows,
                     // which may be a combining accent composing with it.
+                    // A single space between plain bytes stays as it is, so a run spans words.
                     let mut run_end = i + 1;
-                    while bytes.get(run_end).is_some_and(|&b| is_plain_ascii(b)) {
-                        run_end += 1;
+                    loop {
+                        match bytes.get(run_end) {
+                            Some(&b) if is_plain_ascii(b) => run_end += 1,
+                            Some(b' ')
+                                if bytes.get(run_end + 1).is_some_and(|&b| is_plain_ascii(b)) =>
+                            {
+                                run_end += 2
+                            }
+                            _ => break,
+                        }
                     }
                     if bytes.get(run_end).is_some_and(|&b| b >= 0x80) {
                         run_end -= 1;

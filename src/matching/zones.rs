@@ -25,8 +25,21 @@ pub(crate) enum Marker {
 #[derive(Debug)]
 pub(crate) struct ZoneDetector {
     pub kinds: [Option<Regex>; 5],
-    pub inline: Vec<(Zone, Regex)>,
+    pub inline: Vec<InlineZone>,
 }
+
+/// A kind of span inside lines (links, history).
+#[derive(Debug)]
+pub(crate) struct InlineZone {
+    pub zone: Zone,
+    pub regex: Regex,
+    /// Whether the regex only needs to search a field where one of its guard literals was seen
+    /// ([`crate::ruleset::Owner::ZoneGuard`]); else it searches every field.
+    pub guarded: bool,
+}
+
+/// Every inline zone kind, as if all their guards were seen.
+pub(crate) const ALL_INLINE: u8 = u8::MAX;
 
 /// Longest line (in words) that can still belong to a signature block.
 const SIGNATURE_MAX_WORDS: usize = 12;
@@ -57,19 +70,23 @@ impl ZoneDetector {
     pub fn detect(&self, text: &str, out: &mut Vec<ZoneSpan>) {
         out.clear();
         self.detect_lines(text, out);
-        self.detect_inline(text, out);
+        self.detect_inline(text, ALL_INLINE, out);
     }
 
-    /// Finds only the zones inside lines (links, history): a subject line has no signature or
-    /// quoted reply, but can say what was upgraded from.
-    pub fn detect_inline(&self, text: &str, out: &mut Vec<ZoneSpan>) {
-        for (zone, regex) in &self.inline {
-            add_inline(*zone, regex, text, out);
+    /// Finds the zones inside lines (links, history), after the zones of whole lines: a
+    /// subject line has no signature or quoted reply, but can say what was upgraded from. Only
+    /// kinds whose bit is set in `seen` (a guard literal of theirs is in the text) or that have
+    /// no guards are searched.
+    pub fn detect_inline(&self, text: &str, seen: u8, out: &mut Vec<ZoneSpan>) {
+        for (k, kind) in self.inline.iter().enumerate() {
+            if !kind.guarded || seen & (1 << k) != 0 {
+                add_inline(kind.zone, &kind.regex, text, out);
+            }
         }
     }
 
     /// The zones that whole lines fall in.
-    fn detect_lines(&self, text: &str, out: &mut Vec<ZoneSpan>) {
+    pub fn detect_lines(&self, text: &str, out: &mut Vec<ZoneSpan>) {
         if self.kinds.iter().all(Option::is_none) {
             return;
         }
