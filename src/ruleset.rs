@@ -132,7 +132,9 @@ pub struct Rule {
     pub(crate) any: Option<u32>,
     pub(crate) all: std::ops::Range<u32>,
     pub(crate) near: Vec<Near>,
-    pub(crate) none: Option<u32>,
+    /// Exclusion slots (shared with other rules, see `compile::share_exclusions`): the rule
+    /// does not fire when any is set.
+    pub(crate) none: Vec<u32>,
     /// Set for the synthetic rules that stand for a distribution of the support matrix.
     pub(crate) distro: Option<u16>,
     /// All slots of this rule (contiguous).
@@ -181,8 +183,15 @@ pub(crate) enum Owner {
         fields: u8,
         zones: u8,
         negatable: bool,
-        /// The rule's exclusion (`none`) slot.
+        /// The rule's exclusion (`none`) slot, before [`Owner::Exclusion`] takes its place.
         exclusion: bool,
+    },
+    /// An exclusion slot shared by every rule whose `none` patterns and filters are the same.
+    Exclusion {
+        slot: u32,
+        fields: u8,
+        zones: u8,
+        negatable: bool,
     },
     Cue(Cue),
     /// An alias of a distribution; the release follows in the text.

@@ -58,6 +58,8 @@ pub(crate) struct Scratch {
     fields: [FieldScan; 2],
     slots: Vec<bool>,
     touched: Vec<u32>,
+    /// Shared exclusion slots set by this ticket.
+    exclusions_set: Vec<u32>,
     rule_touched: Vec<bool>,
     fired: Vec<bool>,
     /// Per rule, what the description said of it ([`DESCRIBED_NEGATED`], [`DESCRIBED_COUNTED`]).
@@ -153,6 +155,10 @@ impl RuleSet {
             scratch.described[r as usize] = 0;
         }
         scratch.touched.clear();
+        for &s in &scratch.exclusions_set {
+            scratch.slots[s as usize] = false;
+        }
+        scratch.exclusions_set.clear();
     }
 
     /// Whether a negation cue that negates forward, and one that negates backward, stay live in
@@ -362,6 +368,7 @@ impl RuleSet {
             fields,
             slots,
             touched,
+            exclusions_set,
             rule_touched,
             fired,
             described,
@@ -415,6 +422,21 @@ impl RuleSet {
                                 });
                             }
                         }
+                        Owner::Exclusion {
+                            slot,
+                            fields: in_fields,
+                            zones: in_zones,
+                            negatable,
+                        } => {
+                            // Exclusions obey fields, zones and negation like any pattern.
+                            let counted = in_fields & field.bit() != 0
+                                && in_zones & hit.zone.bit() != 0
+                                && !(hit.negated && negatable);
+                            if counted && !slots[slot as usize] {
+                                slots[slot as usize] = true;
+                                exclusions_set.push(slot);
+                            }
+                        }
                         Owner::Distro(d) => {
                             let release = self.release_after(d, &scan.norm.text, hit.end as usize);
                             self.push_entity(verdict, scan, field, hit, d, release);
@@ -435,7 +457,7 @@ impl RuleSet {
             let slot = |s: u32| slots[s as usize];
             let fires = rule.any.is_none_or(slot)
                 && rule.all.clone().all(slot)
-                && rule.none.is_none_or(|s| !slot(s))
+                && rule.none.iter().all(|&s| !slot(s))
                 && rule
                     .near
                     .iter()
