@@ -8,7 +8,7 @@ pub mod zones;
 
 use crate::compile::release_from;
 use crate::decision::decide;
-use crate::ruleset::{Field, Owner, Release, RuleId, RuleSet, Zone};
+use crate::ruleset::{Cue, Field, Owner, Release, RuleId, RuleSet, Zone};
 use crate::verdict::{Entity, Evidence, Ticket, Verdict};
 use negation::{drop_pseudo_covered, is_negated, CueHit, Layout};
 use normalize::{word_at, word_before, Normalized};
@@ -165,7 +165,6 @@ impl RuleSet {
     /// `text` once pseudo-cues have hidden theirs: which rule terms carry their own negation
     /// words (`triage lint`).
     pub(crate) fn live_cues(&self, text: &str) -> (bool, bool) {
-        use crate::ruleset::Cue;
         let mut scan = FieldScan::default();
         self.scan_field(Field::Subject, text, &mut scan, false);
         (
@@ -209,6 +208,8 @@ impl RuleSet {
                         cue: *cue,
                         start: start as u32,
                         end: end as u32,
+                        start_word: 0,
+                        end_word: 0,
                     }),
                     Owner::RegexGuard {
                         regex,
@@ -341,14 +342,20 @@ impl RuleSet {
             .detect_inline(text, scan.zone_guards, &mut scan.zones);
         drop_pseudo_covered(&mut scan.cues);
         scan.cues.sort_unstable_by_key(|c| c.start);
+        scan.layout.index_cues(&mut scan.cues);
+        let negating = scan
+            .cues
+            .iter()
+            .any(|c| matches!(c.cue, Cue::Forward | Cue::Backward));
         for hit in &mut scan.hits {
-            hit.negated = is_negated(
-                &scan.layout,
-                &scan.cues,
-                self.negation_window,
-                hit.start,
-                hit.end,
-            );
+            hit.negated = negating
+                && is_negated(
+                    &scan.layout,
+                    &scan.cues,
+                    self.negation_window,
+                    hit.start,
+                    hit.end,
+                );
             if !scan.zones.is_empty() {
                 hit.zone = zone_at(&scan.zones, scan.norm.map[hit.start as usize]);
             }

@@ -8,6 +8,10 @@ pub(crate) struct CueHit {
     pub cue: crate::ruleset::Cue,
     pub start: u32,
     pub end: u32,
+    /// Words of the text that start before `start` and before `end` ([`Layout::index_cues`]):
+    /// word distances to a cue are then subtractions.
+    pub start_word: u32,
+    pub end_word: u32,
 }
 
 /// Word starts and clause breaks of a normalised field, for distance and scope checks.
@@ -55,6 +59,14 @@ impl Layout {
     }
 
     /// Whether a clause break lies in `a..b`.
+    /// Fills the word positions of `cues`.
+    pub fn index_cues(&self, cues: &mut [CueHit]) {
+        for c in cues {
+            c.start_word = self.words.partition_point(|&w| w < c.start) as u32;
+            c.end_word = self.words.partition_point(|&w| w < c.end) as u32;
+        }
+    }
+
     pub fn break_between(&self, a: u32, b: u32) -> bool {
         let lo = self.breaks.partition_point(|&p| p < a);
         self.breaks.get(lo).is_some_and(|&p| p < b)
@@ -121,12 +133,14 @@ pub(crate) fn is_negated(
                 .iter()
                 .any(|t| t.cue == Cue::Terminator && t.start >= a && t.end <= b)
     };
+    // Words between a cue and the span: those starting from one's end up to the other's start.
+    let (first_word, last_word) = (first_word as u32, last_word as u32);
     near.iter().any(|c| match c.cue {
         Cue::Forward => {
-            c.end <= start && layout.words_between(c.end, start) <= window && !blocked(c.end, start)
+            c.end <= start && first_word - c.end_word <= window && !blocked(c.end, start)
         }
         Cue::Backward => {
-            c.start >= end && layout.words_between(end, c.start) <= window && !blocked(end, c.start)
+            c.start >= end && c.start_word - last_word <= window && !blocked(end, c.start)
         }
         Cue::Pseudo | Cue::Terminator => false,
     })
@@ -143,6 +157,8 @@ mod tests {
             cue,
             start: s,
             end: s + word.len() as u32,
+            start_word: 0,
+            end_word: 0,
         }
     }
 
@@ -157,7 +173,8 @@ mod tests {
         let text = "this is not a hacked box. malware everywhere";
         let mut layout = Layout::default();
         layout.build(text);
-        let cues = [cue(text, "not", Cue::Forward)];
+        let mut cues = [cue(text, "not", Cue::Forward)];
+        layout.index_cues(&mut cues);
         let (s, e) = span(text, "hacked");
         assert!(is_negated(&layout, &cues, 6, s, e));
         let (s, e) = span(text, "malware");
@@ -182,11 +199,12 @@ mod tests {
         let text = "no custom kernel but the vm was hacked. malware ruled out";
         let mut layout = Layout::default();
         layout.build(text);
-        let cues = [
+        let mut cues = [
             cue(text, "no", Cue::Forward),
             cue(text, "but", Cue::Terminator),
             cue(text, "ruled out", Cue::Backward),
         ];
+        layout.index_cues(&mut cues);
         let (s, e) = span(text, "custom kernel");
         assert!(is_negated(&layout, &cues, 6, s, e));
         let (s, e) = span(text, "hacked");
