@@ -524,3 +524,91 @@ fn classification_is_the_same_across_threads() {
         }
     });
 }
+
+/// Inline zones only search a field where the literal automaton saw one of their guard
+/// literals, taken from the patterns and normalised as the text is: `->` reads ` >` there and
+/// upper case reads lower, and the zone must still be found.
+#[test]
+fn inline_zones_are_found_however_their_guard_literals_are_written() {
+    let language = common::LANGUAGE.replace(
+        r"history = [",
+        r"history = ['re:((?:\b[a-z]+\s+)\d+\s*)(?:->|→|=>)\s*[a-z]', ",
+    );
+    let dir = common::rules_dir(&[("language.toml", &language)]);
+    let r = RuleSet::load_dir(dir.path()).unwrap();
+    for text in [
+        "Serial console broken since centos 7 -> rhel 9",
+        "Serial console broken since CENTOS 7->RHEL 9",
+        "Serial console broken since centos 7 → rhel 9",
+        "Serial console broken since centos 7 => rhel 9",
+    ] {
+        let v = classify(&r, "", text);
+        assert_eq!(
+            v.category_name(&r),
+            Some("platform"),
+            "{text}: {:?}",
+            v.entities
+        );
+    }
+    assert_eq!(
+        category(
+            &r,
+            "Serial console broken, see HTTPS://EXAMPLE.COM/ubuntu-1804"
+        ),
+        "platform"
+    );
+    assert_eq!(category(&r, "Serial console broken on centos 7"), "distro");
+}
+
+/// Rules that exclude the same list share its slot; each still obeys its own fields, zones,
+/// negation setting and its own further exclusions.
+#[test]
+fn rules_sharing_an_exclusion_list_are_vetoed_on_their_own_terms() {
+    let howto = r#"
+category = "howto"
+
+[[rule]]
+id = "howto.plain"
+reason = "r"
+any = ["alpha"]
+none = ["@failures"]
+
+[[rule]]
+id = "howto.twin"
+reason = "r"
+any = ["beta"]
+none = ["@failures"]
+
+[[rule]]
+id = "howto.more"
+reason = "r"
+any = ["gamma"]
+none = ["@failures", "reboot"]
+
+[[rule]]
+id = "howto.literal"
+reason = "r"
+negatable = false
+any = ["delta"]
+none = ["@failures"]
+"#;
+    let dir = common::rules_dir(&[("categories/howto.toml", howto)]);
+    let r = RuleSet::load_dir(dir.path()).unwrap();
+    assert_eq!(
+        fired(&r, "alpha beta gamma delta"),
+        ["howto.plain", "howto.twin", "howto.more", "howto.literal"]
+    );
+    assert!(fired(&r, "alpha beta gamma delta, error")
+        .iter()
+        .all(|id| !id.starts_with("howto")));
+    assert_eq!(
+        fired(&r, "alpha beta gamma delta, reboot"),
+        ["howto.plain", "howto.twin", "howto.literal"],
+        "a rule's own exclusion vetoes only that rule"
+    );
+    assert_eq!(
+        fired(&r, "alpha beta gamma delta, no error"),
+        ["howto.plain", "howto.twin", "howto.more"],
+        "a negated exclusion vetoes only the rule that ignores negation"
+    );
+}
