@@ -250,7 +250,14 @@ impl RuleSet {
                 if p.need_right && word_at(norm, e) {
                     continue;
                 }
+                // A resource name goes on with `-` or `_` (a dash reads as a space once
+                // normalised, so ask the original text, and only then work out the span).
                 if p.need_right
+                    && matches!(norm.as_bytes().get(e), Some(b' ' | b'_'))
+                    && matches!(
+                        text.as_bytes().get(scan.norm.map[e] as usize),
+                        Some(b'-' | b'_')
+                    )
                     && names_a_resource(text.get(scan.norm.original_span(s, e).1..).unwrap_or(""))
                 {
                     continue;
