@@ -133,13 +133,13 @@ impl PatternTable {
         if let Some(&id) = self.regex_index.get(source) {
             return Ok(id);
         }
-        check_regex(source)?;
+        let hir = parse_regex(source)?;
         let id = self.new_pattern(false, false, false);
         let index = self.regexes.len() as u32;
         self.regex_index.insert(source.to_owned(), id);
         self.regexes.push(LazyRegex::new(source));
         self.regex_patterns.push(id);
-        match guard_literals(source) {
+        match guard_literals(&hir) {
             Some((guards, anchored)) => {
                 for g in guards {
                     let guard = self.literal(&g, true, true, false);
@@ -330,25 +330,32 @@ fn invalid(source: &str, message: String) -> LoadErrorKind {
 /// Checks a rule regex without building its matcher: syntax (the regex crate's own parser and
 /// messages) and compiled size. Matchers are built on first use, which keeps loading fast.
 pub(crate) fn check_regex(source: &str) -> Result<(), LoadErrorKind> {
-    regex_syntax::ParserBuilder::new()
-        .case_insensitive(true)
+    parse_regex(source).map(drop)
+}
+
+/// Parses a rule regex (syntax as rules use it, cased as written: literals are read from it)
+/// and checks that it compiles within [`REGEX_SIZE_LIMIT`].
+fn parse_regex(source: &str) -> Result<regex_syntax::hir::Hir, LoadErrorKind> {
+    let hir = regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
         .build()
         .parse(source)
         .map_err(|e| invalid(source, e.to_string()))?;
     // Without counted repetitions or Unicode classes, a regex's compiled size grows with its
-    // length, so short ones cannot reach the limit: skip the (costly) trial compilation.
+    // length, so short ones cannot reach the limit: skip the (costly) trial compilation. So
+    // too when its counted repetitions are small (`\d{1,2}`, `(?:\S+ ){0,3}`).
     let may_blow_up = source.len() > 500
         || source.contains('{')
         || source.contains("\\p")
         || source.contains("(?u")
         || source.contains("(?-i");
-    if !may_blow_up {
-        return Ok(());
+    // Case-insensitive, a letter is a class of two.
+    if !may_blow_up || 2 * nfa_states_bound(&hir) < SMALL_REGEX_STATES {
+        return Ok(hir);
     }
     match regex_size(source, REGEX_SIZE_LIMIT) {
-        Some(_) => Ok(()),
+        Some(_) => Ok(hir),
         None => Err(invalid(
             source,
             format!("compiled regex exceeds the size limit of {REGEX_SIZE_LIMIT} bytes; simplify it or split it into literals"),
@@ -356,35 +363,54 @@ pub(crate) fn check_regex(source: &str) -> Result<(), LoadErrorKind> {
     }
 }
 
+/// An NFA this many states (an upper bound, [`nfa_states_bound`]) is far below
+/// [`REGEX_SIZE_LIMIT`], whatever each state costs.
+const SMALL_REGEX_STATES: u64 = 2_000;
+
+/// An upper bound on the states of the NFA of `hir`: each literal byte, class range and look
+/// around a state, a counted repetition its body as many times as it may repeat, plus one.
+fn nfa_states_bound(hir: &regex_syntax::hir::Hir) -> u64 {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 1,
+        HirKind::Literal(lit) => lit.0.len() as u64,
+        HirKind::Class(Class::Bytes(c)) => c.ranges().len() as u64 + 1,
+        HirKind::Class(Class::Unicode(c)) => 4 * c.ranges().len() as u64 + 1,
+        HirKind::Repetition(rep) => {
+            let times = u64::from(rep.max.unwrap_or(rep.min).max(rep.min)) + 1;
+            nfa_states_bound(&rep.sub).saturating_mul(times)
+        }
+        HirKind::Capture(cap) => nfa_states_bound(&cap.sub),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => subs
+            .iter()
+            .map(nfa_states_bound)
+            .fold(1, u64::saturating_add),
+    }
+}
+
 /// Literals one of which every match of `source` holds, lower-cased as in normalised text:
 /// its prefixes (`true`: the regex can then run anchored where one was seen) or else its
 /// suffixes. `None` when there is no short list of usable literals; such a regex runs on every
 /// ticket.
-fn guard_literals(source: &str) -> Option<(Vec<String>, bool)> {
+fn guard_literals(hir: &regex_syntax::hir::Hir) -> Option<(Vec<String>, bool)> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(source)
-        .ok()?;
     let extract = |kind: ExtractKind| -> Option<Vec<String>> {
         let mut extractor = Extractor::new();
         extractor
             .kind(kind.clone())
             .limit_total(512)
             .limit_class(32);
-        let full = extractor.extract(&hir);
         // The longest literal length that leaves a handful of guards: `ah0\d{4}` → `ah00`…
-        let seq = (2..=8).rev().find_map(|n| {
-            let mut seq = full.clone();
+        // (Cutting to n bytes, then to fewer, is cutting to fewer: one sequence is cut down.)
+        let mut seq = extractor.extract(hir);
+        (2..=8).rev().find(|&n| {
             match kind {
                 ExtractKind::Prefix => seq.keep_first_bytes(n),
                 _ => seq.keep_last_bytes(n),
             }
             seq.sort();
             seq.dedup();
-            seq.len().is_some_and(|len| len <= 16).then_some(seq)
+            seq.len().is_some_and(|len| len <= 16)
         })?;
         let mut guards: Vec<String> = Vec::new();
         for lit in seq.literals()? {
@@ -420,26 +446,19 @@ fn guard_literals(source: &str) -> Option<(Vec<String>, bool)> {
 /// `wordpres`, `\b\w+\.(?:com|org)/` → `.com/`, `.org/`. `None` when there is no short list.
 /// (A combining accent right after a guard composes with its last letter in normalised text,
 /// hiding it: the zone is then missed, in a text no one types.)
-fn inner_literals(source: &str) -> Option<Vec<String>> {
+fn inner_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
     use regex_syntax::hir::{literal::Extractor, Hir, HirKind};
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(source)
-        .ok()?;
     let items = match hir.kind() {
         HirKind::Concat(items) => items.clone(),
-        _ => vec![hir],
+        _ => vec![hir.clone()],
     };
     let shortest = |g: &Vec<String>| g.iter().map(String::len).min().unwrap_or(0);
     let mut best: Option<Vec<String>> = None;
     for at in 0..items.len() {
         let mut extractor = Extractor::new();
         extractor.limit_total(512).limit_class(32);
-        let full = extractor.extract(&Hir::concat(items[at..].to_vec()));
+        let mut seq = extractor.extract(&Hir::concat(items[at..].to_vec()));
         let found = (1..=8).rev().find_map(|n| {
-            let mut seq = full.clone();
             seq.keep_first_bytes(n);
             seq.dedup();
             let literals = seq.literals()?;
@@ -1284,11 +1303,14 @@ fn inline_zone_regex(patterns: &[Text], cx: &mut Ctx<'_>) -> Option<(Regex, Opti
             }
             None => format!(r"\S*{}\S*", regex::escape(raw.trim())),
         };
-        if let Err(kind) = check_regex(&source) {
-            cx.err(p, kind);
-            continue;
-        }
-        match (&mut guards, inner_literals(&source)) {
+        let hir = match parse_regex(&source) {
+            Ok(hir) => hir,
+            Err(kind) => {
+                cx.err(p, kind);
+                continue;
+            }
+        };
+        match (&mut guards, inner_literals(&hir)) {
             (Some(all), Some(these)) => all.extend(these),
             _ => guards = None,
         }
@@ -1339,24 +1361,25 @@ mod tests {
 
     #[test]
     fn regex_guards_are_prefix_or_suffix_literals() {
-        let (ah, anchored) = guard_literals(r"\bAH0\d{4}\b").unwrap();
+        let guards = |source: &str| guard_literals(&parse_regex(source).unwrap());
+        let (ah, anchored) = guards(r"\bAH0\d{4}\b").unwrap();
         assert!(anchored);
         assert_eq!(ah.len(), 10);
         assert!(ah.iter().all(|g| g.starts_with("ah0") && g.len() == 4));
-        let (php, _) = guard_literals(r"\bPHP ?[5-8]").unwrap();
+        let (php, _) = guards(r"\bPHP ?[5-8]").unwrap();
         assert_eq!(
             php,
             ["php 5", "php 6", "php 7", "php 8", "php5", "php6", "php7", "php8"]
         );
         assert_eq!(
-            guard_literals(r"(?:foo|bar)baz"),
+            guards(r"(?:foo|bar)baz"),
             Some((vec!["barbaz".to_owned(), "foobaz".to_owned()], true))
         );
-        let (errors, anchored) = guard_literals(r"\d+ errors").unwrap();
+        let (errors, anchored) = guards(r"\d+ errors").unwrap();
         assert!(!anchored, "no prefix literal: guarded by its suffix");
         assert_eq!(errors.len(), 10);
         assert!(errors.iter().all(|g| g.ends_with(" errors")));
-        assert_eq!(guard_literals(r"a.*"), None, "too short");
+        assert_eq!(guards(r"a.*"), None, "too short");
     }
 
     #[test]
