@@ -649,6 +649,16 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
         for (name, patterns) in &decl.lists {
             let mut specs = Vec::with_capacity(patterns.len());
             for p in patterns {
+                if let Some(other) = p.get_ref().trim().strip_prefix('@') {
+                    cx.err(
+                        p,
+                        LoadErrorKind::Invalid(format!(
+                            "list {name:?} names list \"@{other}\": a list holds patterns only; \
+                             name both lists in the rule"
+                        )),
+                    );
+                    continue;
+                }
                 // Checked here so a bad pattern is reported once, where the list defines it.
                 let checked = parse_pattern(p.get_ref()).and_then(|spec| match &spec {
                     PatternSpec::Regex(source) => check_regex(source).map(|_| spec),
@@ -741,7 +751,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
             let rule_no = rules.len() as u32;
             let negatable = decl.negatable;
             let mut lists_excluded = Vec::new();
-            let mut add_group = |patterns: &[Text], slot: u32, exclusion: bool, cx: &mut Ctx| {
+            let mut add_group = |patterns: &[Text], slot: u32, role: SlotRole, cx: &mut Ctx| {
                 for p in patterns {
                     let owner = Owner::Slot {
                         rule: rule_no,
@@ -749,14 +759,14 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                         fields,
                         zones,
                         negatable,
-                        exclusion,
+                        role,
                     };
                     let result = match p.get_ref().strip_prefix('@') {
                         // A list is interned once per variants setting, then only owners are added.
                         Some(name) => match lists.get(name.trim()) {
                             Some(specs) => {
                                 let key = (name.trim().to_owned(), decl.variants);
-                                if exclusion {
+                                if role == SlotRole::Exclusion {
                                     lists_excluded.push(key.clone());
                                 }
                                 let ids = match list_ids.get(&key) {
@@ -792,7 +802,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                 None
             } else {
                 let s = take_slot(&mut next);
-                add_group(&decl.any, s, false, &mut cx);
+                add_group(&decl.any, s, SlotRole::Positive, &mut cx);
                 Some(s)
             };
             let all_start = next;
@@ -802,7 +812,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                     cx.errors
                         .push(file.error(group.span().start, LoadErrorKind::EmptyPattern));
                 }
-                add_group(group.get_ref(), s, false, &mut cx);
+                add_group(group.get_ref(), s, SlotRole::Positive, &mut cx);
             }
             let all = all_start..next;
             let mut near = Vec::new();
@@ -814,9 +824,28 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                         cx.errors
                             .push(file.error(side.span().start, LoadErrorKind::EmptyPattern));
                     }
-                    add_group(side.get_ref(), slot, false, &mut cx);
+                    add_group(side.get_ref(), slot, SlotRole::Positive, &mut cx);
                 }
                 near.push(Near {
+                    a,
+                    b,
+                    within: clause.within,
+                    ordered: clause.ordered,
+                });
+            }
+            // Before the `none` slot, which must stay the rule's last (`share_exclusions`).
+            let mut none_near = Vec::new();
+            for clause in &decl.none_near {
+                let a = take_slot(&mut next);
+                let b = take_slot(&mut next);
+                for (side, slot) in [(&clause.a, a), (&clause.b, b)] {
+                    if side.get_ref().is_empty() {
+                        cx.errors
+                            .push(file.error(side.span().start, LoadErrorKind::EmptyPattern));
+                    }
+                    add_group(side.get_ref(), slot, SlotRole::Veto, &mut cx);
+                }
+                none_near.push(Near {
                     a,
                     b,
                     within: clause.within,
@@ -827,7 +856,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                 None
             } else {
                 let s = take_slot(&mut next);
-                add_group(&decl.none, s, true, &mut cx);
+                add_group(&decl.none, s, SlotRole::Exclusion, &mut cx);
                 Some(s)
             };
             if let Some(s) = none {
@@ -847,6 +876,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                 any,
                 all,
                 near,
+                none_near,
                 none: none.into_iter().collect(),
                 distro: None,
                 slots: first_slot..next,
@@ -963,6 +993,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
             any: None,
             all: 0..0,
             near: Vec::new(),
+            none_near: Vec::new(),
             none: Vec::new(),
             distro: Some(distro_no),
             slots: 0..0,
@@ -1136,7 +1167,7 @@ fn share_exclusions(
         pattern.owners.retain(|owner| match owner {
             Owner::Slot {
                 slot,
-                exclusion: true,
+                role: SlotRole::Exclusion,
                 ..
             } => {
                 members.entry(*slot).or_default().push(p as u32);

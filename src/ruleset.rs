@@ -132,6 +132,8 @@ pub struct Rule {
     pub(crate) any: Option<u32>,
     pub(crate) all: std::ops::Range<u32>,
     pub(crate) near: Vec<Near>,
+    /// Proximity exclusions: the rule does not fire when one holds.
+    pub(crate) none_near: Vec<Near>,
     /// Exclusion slots (shared with other rules, see `compile::share_exclusions`): the rule
     /// does not fire when any is set.
     pub(crate) none: Vec<u32>,
@@ -171,6 +173,18 @@ pub(crate) enum Cue {
     Terminator,
 }
 
+/// What a slot of a rule stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SlotRole {
+    /// A pattern group the rule needs (`any`, `all`, `near`).
+    Positive,
+    /// The rule's exclusion (`none`), before [`Owner::Exclusion`] takes its place.
+    Exclusion,
+    /// A side of a proximity exclusion (`none_near`): matches are kept for the proximity
+    /// check, but they are never evidence of the rule.
+    Veto,
+}
+
 /// Who listens to a pattern's matches.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Owner {
@@ -183,8 +197,7 @@ pub(crate) enum Owner {
         fields: u8,
         zones: u8,
         negatable: bool,
-        /// The rule's exclusion (`none`) slot, before [`Owner::Exclusion`] takes its place.
-        exclusion: bool,
+        role: SlotRole,
     },
     /// An exclusion slot shared by every rule whose `none` patterns and filters are the same.
     Exclusion {

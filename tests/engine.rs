@@ -612,3 +612,40 @@ none = ["@failures"]
         "a negated exclusion vetoes only the rule that ignores negation"
     );
 }
+
+/// A proximity exclusion vetoes only when its two sides are close, and its words are never
+/// evidence of the rule.
+#[test]
+fn a_proximity_exclusion_vetoes_only_when_its_sides_are_close() {
+    let howto = r#"
+category = "howto"
+
+[[rule]]
+id = "howto.stack"
+reason = "r"
+all = [["tomcat"], ["hangs", "fails"]]
+
+[[rule.none_near]]
+a = ["postgres"]
+b = ["@failures", "hangs", "down"]
+within = 3
+"#;
+    let dir = common::rules_dir(&[("categories/howto.toml", howto)]);
+    let r = RuleSet::load_dir(dir.path()).unwrap();
+    let text = "Tomcat hangs every night around two. All of its data lives in postgres.";
+    let v = classify(&r, "", text);
+    assert_eq!(fired(&r, text), ["howto.stack"]);
+    let shown: Vec<&str> = v.evidence.iter().map(|e| &text[e.start..e.end]).collect();
+    assert_eq!(
+        shown,
+        ["Tomcat", "hangs"],
+        "the exclusion's words are not evidence"
+    );
+    let stack = |text: &str| fired(&r, text).contains(&"howto.stack".to_owned());
+    assert!(!stack("Tomcat hangs because postgres is down"));
+    assert!(!stack("Tomcat hangs; postgres shows error 53300"));
+    // Like every pattern of a negatable rule, a negated side does not count.
+    assert!(stack(
+        "Tomcat hangs every night at two. The postgres box is not down."
+    ));
+}

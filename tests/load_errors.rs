@@ -232,3 +232,15 @@ fn bad_pattern_inside_a_list_points_at_the_list() {
     );
     assert!(msg.contains("lists.toml:2:22"), "{msg}");
 }
+
+#[test]
+fn a_list_naming_another_list_is_refused() {
+    let (_, msg) = errors(&[(
+        "lists.toml",
+        "[lists]\nfailures = [\"error\", \"@more\"]\nmore = [\"crash\"]\n",
+    )]);
+    assert!(
+        msg.contains("lists.toml:2:22: invalid value: list \"failures\" names list \"@more\""),
+        "{msg}"
+    );
+}

@@ -8,7 +8,7 @@ pub mod zones;
 
 use crate::compile::release_from;
 use crate::decision::decide;
-use crate::ruleset::{Cue, Field, Owner, Release, RuleId, RuleSet, Zone};
+use crate::ruleset::{Cue, Field, Owner, Release, RuleId, RuleSet, SlotRole, Zone};
 use crate::verdict::{Entity, Evidence, Ticket, Verdict};
 use negation::{drop_pseudo_covered, is_negated, CueHit, Layout};
 use normalize::{word_at, word_before, Normalized};
@@ -400,7 +400,7 @@ impl RuleSet {
                             fields: in_fields,
                             zones: in_zones,
                             negatable,
-                            exclusion,
+                            role,
                         } => {
                             if in_fields & field.bit() == 0 {
                                 continue;
@@ -413,7 +413,8 @@ impl RuleSet {
                             // how should we…" is not a failure that vetoes a how-to rule.
                             let in_zone = in_zones & hit.zone.bit() != 0;
                             let mut negated = hit.negated && negatable;
-                            if !exclusion && negatable && in_zone {
+                            let positive = role == SlotRole::Positive;
+                            if positive && negatable && in_zone {
                                 let said = &mut described[rule as usize];
                                 match field {
                                     Field::Description if negated => *said |= DESCRIBED_NEGATED,
@@ -425,7 +426,7 @@ impl RuleSet {
                             if counted {
                                 slots[slot as usize] = true;
                             }
-                            if !exclusion {
+                            if role != SlotRole::Exclusion {
                                 candidates.push(Candidate {
                                     rule,
                                     slot,
@@ -433,6 +434,7 @@ impl RuleSet {
                                     hit: index as u32,
                                     counted,
                                     negated: negated || hit.negated,
+                                    positive,
                                 });
                             }
                         }
@@ -475,7 +477,11 @@ impl RuleSet {
                 && rule
                     .near
                     .iter()
-                    .all(|n| slot(n.a) && slot(n.b) && near_holds(fields, candidates, r, n));
+                    .all(|n| slot(n.a) && slot(n.b) && near_holds(fields, candidates, r, n))
+                && !rule
+                    .none_near
+                    .iter()
+                    .any(|n| slot(n.a) && slot(n.b) && near_holds(fields, candidates, r, n));
             fired[r as usize] = fires;
         }
         // Rules from the support matrix: a live mention outside it.
@@ -492,7 +498,7 @@ impl RuleSet {
         // Evidence: counted matches of fired rules, and matches kept out by negation or zone.
         // Matches kept out are shown where they alone would have fired their rule (an `any`
         // pattern); a kept-out word of a larger combination explains nothing.
-        for c in candidates.iter() {
+        for c in candidates.iter().filter(|c| c.positive) {
             let shown = if c.counted {
                 fired[c.rule as usize]
             } else {
@@ -670,7 +676,8 @@ fn names_a_resource(after: &str) -> bool {
     digits > 0 && !(b.get(after) == Some(&b'.') && b.get(after + 1).is_some_and(u8::is_ascii_digit))
 }
 
-/// A match of a positive slot of a rule: counted (live) or kept out (negated, wrong zone).
+/// A match of a slot of a rule (positive, or a side of a proximity exclusion): counted (live)
+/// or kept out (negated, wrong zone).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Candidate {
     rule: u32,
@@ -680,6 +687,8 @@ pub(crate) struct Candidate {
     counted: bool,
     /// Negated where it stands, or (in the subject) by what the description says of its rule.
     negated: bool,
+    /// A match the rule needs, not one of a proximity exclusion (never evidence).
+    positive: bool,
 }
 
 /// Whether a counted match of `near.a` and one of `near.b` lie within `near.within` words, in

@@ -60,6 +60,8 @@ pub struct RuleDecl {
     #[serde(default)]
     pub near: Vec<NearDecl>,
     #[serde(default)]
+    pub none_near: Vec<NearDecl>,
+    #[serde(default)]
     pub fields: Option<Text>,
     #[serde(default)]
     pub zones: Option<Vec<Text>>,

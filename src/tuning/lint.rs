@@ -376,7 +376,7 @@ fn view<'r>(
         id,
         rule,
         groups,
-        has_none: !decl.none.is_empty(),
+        has_none: !decl.none.is_empty() || !decl.none_near.is_empty(),
     }
 }
 
