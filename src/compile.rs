@@ -815,42 +815,30 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                 add_group(group.get_ref(), s, SlotRole::Positive, &mut cx);
             }
             let all = all_start..next;
-            let mut near = Vec::new();
-            for clause in &decl.near {
-                let a = take_slot(&mut next);
-                let b = take_slot(&mut next);
-                for (side, slot) in [(&clause.a, a), (&clause.b, b)] {
-                    if side.get_ref().is_empty() {
-                        cx.errors
-                            .push(file.error(side.span().start, LoadErrorKind::EmptyPattern));
+            // Proximity clauses, then proximity exclusions: both before the `none` slot, which
+            // must stay the rule's last (`share_exclusions`).
+            let (mut near, mut none_near) = (Vec::new(), Vec::new());
+            for (clauses, role, out) in [
+                (&decl.near, SlotRole::Positive, &mut near),
+                (&decl.none_near, SlotRole::Veto, &mut none_near),
+            ] {
+                for clause in clauses {
+                    let a = take_slot(&mut next);
+                    let b = take_slot(&mut next);
+                    for (side, slot) in [(&clause.a, a), (&clause.b, b)] {
+                        if side.get_ref().is_empty() {
+                            cx.errors
+                                .push(file.error(side.span().start, LoadErrorKind::EmptyPattern));
+                        }
+                        add_group(side.get_ref(), slot, role, &mut cx);
                     }
-                    add_group(side.get_ref(), slot, SlotRole::Positive, &mut cx);
+                    out.push(Near {
+                        a,
+                        b,
+                        within: clause.within,
+                        ordered: clause.ordered,
+                    });
                 }
-                near.push(Near {
-                    a,
-                    b,
-                    within: clause.within,
-                    ordered: clause.ordered,
-                });
-            }
-            // Before the `none` slot, which must stay the rule's last (`share_exclusions`).
-            let mut none_near = Vec::new();
-            for clause in &decl.none_near {
-                let a = take_slot(&mut next);
-                let b = take_slot(&mut next);
-                for (side, slot) in [(&clause.a, a), (&clause.b, b)] {
-                    if side.get_ref().is_empty() {
-                        cx.errors
-                            .push(file.error(side.span().start, LoadErrorKind::EmptyPattern));
-                    }
-                    add_group(side.get_ref(), slot, SlotRole::Veto, &mut cx);
-                }
-                none_near.push(Near {
-                    a,
-                    b,
-                    within: clause.within,
-                    ordered: clause.ordered,
-                });
             }
             let none = if decl.none.is_empty() {
                 None

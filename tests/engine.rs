@@ -23,6 +23,13 @@ fn category_of(rules: &RuleSet, subject: &str, description: &str) -> String {
         .to_owned()
 }
 
+/// The mini rules with `rules` (TOML `[[rule]]` tables) as the whole `howto` category.
+fn with_howto_rules(rules: &str) -> RuleSet {
+    let howto = format!("category = \"howto\"\n{rules}");
+    let dir = common::rules_dir(&[("categories/howto.toml", &howto)]);
+    RuleSet::load_dir(dir.path()).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn fired(rules: &RuleSet, text: &str) -> Vec<String> {
     classify(rules, "", text)
         .rules
@@ -564,9 +571,8 @@ fn inline_zones_are_found_however_their_guard_literals_are_written() {
 /// negation setting and its own further exclusions.
 #[test]
 fn rules_sharing_an_exclusion_list_are_vetoed_on_their_own_terms() {
-    let howto = r#"
-category = "howto"
-
+    let r = with_howto_rules(
+        r#"
 [[rule]]
 id = "howto.plain"
 reason = "r"
@@ -591,9 +597,8 @@ reason = "r"
 negatable = false
 any = ["delta"]
 none = ["@failures"]
-"#;
-    let dir = common::rules_dir(&[("categories/howto.toml", howto)]);
-    let r = RuleSet::load_dir(dir.path()).unwrap();
+"#,
+    );
     assert_eq!(
         fired(&r, "alpha beta gamma delta"),
         ["howto.plain", "howto.twin", "howto.more", "howto.literal"]
@@ -617,9 +622,8 @@ none = ["@failures"]
 /// evidence of the rule.
 #[test]
 fn a_proximity_exclusion_vetoes_only_when_its_sides_are_close() {
-    let howto = r#"
-category = "howto"
-
+    let r = with_howto_rules(
+        r#"
 [[rule]]
 id = "howto.stack"
 reason = "r"
@@ -629,9 +633,8 @@ all = [["tomcat"], ["hangs", "fails"]]
 a = ["postgres"]
 b = ["@failures", "hangs", "down"]
 within = 3
-"#;
-    let dir = common::rules_dir(&[("categories/howto.toml", howto)]);
-    let r = RuleSet::load_dir(dir.path()).unwrap();
+"#,
+    );
     let text = "Tomcat hangs every night around two. All of its data lives in postgres.";
     let v = classify(&r, "", text);
     assert_eq!(fired(&r, text), ["howto.stack"]);
