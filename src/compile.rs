@@ -100,6 +100,8 @@ impl PatternTable {
     fn new_pattern(&mut self, need_left: bool, need_right: bool, digits_after: bool) -> u32 {
         self.patterns.push(Pattern {
             owners: Vec::new(),
+            steering: 0,
+            vetoing: 0,
             need_left,
             need_right,
             digits_after,
@@ -1036,6 +1038,12 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
         &list_ids,
         &mut slot_count,
     );
+    for pattern in &mut table.patterns {
+        // Stable: the order of evaluating listeners is the order rules were written in.
+        pattern.owners.sort_by_key(Owner::place);
+        pattern.steering = pattern.owners.iter().filter(|o| o.place() == 0).count() as u32;
+        pattern.vetoing = pattern.owners.iter().filter(|o| o.place() == 2).count() as u32;
+    }
 
     let literals = if table.literal_texts.is_empty() {
         None

@@ -225,11 +225,51 @@ pub(crate) enum Owner {
 /// A pattern after compilation: where its matches go and how its edges are checked.
 #[derive(Debug, Clone)]
 pub(crate) struct Pattern {
+    /// Listeners: first those that steer the scan (cues, regex and zone guards), then those
+    /// that evaluate a match (rule slots, exclusions, distributions).
     pub owners: Vec<Owner>,
+    /// How many of `owners` steer the scan, and how many (at the end) are sides of proximity
+    /// exclusions, only read for rules that would otherwise fire.
+    pub steering: u32,
+    pub vetoing: u32,
     pub need_left: bool,
     pub need_right: bool,
     /// Accept a digit (not a letter) right after the match: `ubuntu22`, `rhel8`.
     pub digits_after: bool,
+}
+
+impl Pattern {
+    /// The listeners that steer the scan.
+    pub fn steering(&self) -> &[Owner] {
+        &self.owners[..self.steering as usize]
+    }
+    /// The listeners that evaluate a match, proximity exclusions aside.
+    pub fn evaluating(&self) -> &[Owner] {
+        &self.owners[self.steering as usize..self.owners.len() - self.vetoing as usize]
+    }
+    /// The sides of proximity exclusions that listen to the match.
+    pub fn vetoing(&self) -> &[Owner] {
+        &self.owners[self.owners.len() - self.vetoing as usize..]
+    }
+    /// Whether a match is a hit: someone evaluates it.
+    pub fn is_heard(&self) -> bool {
+        self.owners.len() > self.steering as usize
+    }
+}
+
+impl Owner {
+    /// Where the listener goes in its pattern's list: steering first, proximity exclusions
+    /// last.
+    pub(crate) fn place(&self) -> u8 {
+        match self {
+            Owner::Cue(_) | Owner::RegexGuard { .. } | Owner::ZoneGuard(_) => 0,
+            Owner::Slot {
+                role: SlotRole::Veto,
+                ..
+            } => 2,
+            _ => 1,
+        }
+    }
 }
 
 /// A distribution release: major, minor and service pack, each optional.

@@ -62,6 +62,9 @@ pub(crate) struct Scratch {
     exclusions_set: Vec<u32>,
     rule_touched: Vec<bool>,
     fired: Vec<bool>,
+    /// Rules that fire unless a proximity exclusion holds: their exclusions are read last.
+    vetoable: Vec<u32>,
+    vetoable_rule: Vec<bool>,
     /// Per rule, what the description said of it ([`DESCRIBED_NEGATED`], [`DESCRIBED_COUNTED`]).
     described: Vec<u8>,
     candidates: Vec<Candidate>,
@@ -78,6 +81,7 @@ impl Scratch {
         self.slots.resize(rules.slot_count, false);
         self.rule_touched.resize(rules.rules.len(), false);
         self.fired.resize(rules.rules.len(), false);
+        self.vetoable_rule.resize(rules.rules.len(), false);
         self.described.resize(rules.rules.len(), 0);
     }
 }
@@ -159,6 +163,10 @@ impl RuleSet {
             scratch.slots[s as usize] = false;
         }
         scratch.exclusions_set.clear();
+        for &r in &scratch.vetoable {
+            scratch.vetoable_rule[r as usize] = false;
+        }
+        scratch.vetoable.clear();
     }
 
     /// Whether a negation cue that negates forward, and one that negates backward, stay live in
@@ -200,8 +208,8 @@ impl RuleSet {
                     regex_runs: &mut Vec<u32>,
                     anchored_runs: &mut Vec<(u32, u32)>,
                     zone_guards: &mut u8| {
-            let mut is_term = false;
-            for owner in &self.patterns[pattern as usize].owners {
+            let listeners = &self.patterns[pattern as usize];
+            for owner in listeners.steering() {
                 match owner {
                     Owner::ZoneGuard(kind) => *zone_guards |= 1 << kind,
                     Owner::Cue(cue) => scan_cues.push(CueHit {
@@ -221,15 +229,11 @@ impl RuleSet {
                     Owner::RegexGuard {
                         regex,
                         anchored: false,
-                    } => {
-                        if !regex_runs.contains(regex) {
-                            regex_runs.push(*regex);
-                        }
-                    }
-                    _ => is_term = true,
+                    } if !regex_runs.contains(regex) => regex_runs.push(*regex),
+                    _ => {}
                 }
             }
-            if is_term {
+            if listeners.is_heard() {
                 hits.push(Hit {
                     pattern,
                     start: start as u32,
@@ -385,6 +389,8 @@ impl RuleSet {
             exclusions_set,
             rule_touched,
             fired,
+            vetoable,
+            vetoable_rule,
             described,
             candidates,
         } = scratch;
@@ -392,7 +398,7 @@ impl RuleSet {
         for field in [Field::Description, Field::Subject] {
             let scan = &fields[field as usize];
             for (index, hit) in scan.hits.iter().enumerate() {
-                for owner in &self.patterns[hit.pattern as usize].owners {
+                for owner in self.patterns[hit.pattern as usize].evaluating() {
                     match *owner {
                         Owner::Slot {
                             rule,
@@ -477,12 +483,58 @@ impl RuleSet {
                 && rule
                     .near
                     .iter()
-                    .all(|n| slot(n.a) && slot(n.b) && near_holds(fields, candidates, r, n))
-                && !rule
+                    .all(|n| slot(n.a) && slot(n.b) && near_holds(fields, candidates, r, n));
+            fired[r as usize] = fires;
+            if fires && !rule.none_near.is_empty() {
+                vetoable_rule[r as usize] = true;
+                vetoable.push(r);
+            }
+        }
+        // Proximity exclusions, only for the rules they could stop.
+        if !vetoable.is_empty() {
+            for field in [Field::Description, Field::Subject] {
+                let scan = &fields[field as usize];
+                for (index, hit) in scan.hits.iter().enumerate() {
+                    for owner in self.patterns[hit.pattern as usize].vetoing() {
+                        let Owner::Slot {
+                            rule,
+                            slot,
+                            fields: in_fields,
+                            zones: in_zones,
+                            negatable,
+                            ..
+                        } = *owner
+                        else {
+                            continue;
+                        };
+                        if !vetoable_rule[rule as usize] || in_fields & field.bit() == 0 {
+                            continue;
+                        }
+                        let negated = hit.negated && negatable;
+                        let counted = in_zones & hit.zone.bit() != 0 && !negated;
+                        slots[slot as usize] |= counted;
+                        candidates.push(Candidate {
+                            rule,
+                            slot,
+                            field,
+                            hit: index as u32,
+                            counted,
+                            negated,
+                            positive: false,
+                        });
+                    }
+                }
+            }
+            for &r in vetoable.iter() {
+                let slot = |s: u32| slots[s as usize];
+                let vetoed = self.rules[r as usize]
                     .none_near
                     .iter()
                     .any(|n| slot(n.a) && slot(n.b) && near_holds(fields, candidates, r, n));
-            fired[r as usize] = fires;
+                fired[r as usize] = !vetoed;
+                vetoable_rule[r as usize] = false;
+            }
+            vetoable.clear();
         }
         // Rules from the support matrix: a live mention outside it.
         for e in &verdict.entities {
