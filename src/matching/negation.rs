@@ -21,6 +21,32 @@ pub(crate) struct Layout {
     pub breaks: Vec<u32>,
 }
 
+/// Byte classes for [`Layout::build`]: a word byte (ASCII letter or digit, `_`, any byte of a
+/// non-ASCII character), a clause break by itself (`;`, line break), a stop that breaks when
+/// a space, line break, quote or `)` (or the end) follows (`.` `!` `?` `:`), anything else.
+const OTHER: u8 = 0;
+const WORD: u8 = 1;
+const BREAK: u8 = 2;
+const STOP: u8 = 3;
+static BYTE_CLASS: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
+            WORD
+        } else if c == b';' || c == b'\n' {
+            BREAK
+        } else if c == b'.' || c == b'!' || c == b'?' || c == b':' {
+            STOP
+        } else {
+            OTHER
+        };
+        b += 1;
+    }
+    table
+};
+
 impl Layout {
     /// Records word starts and clause breaks of `text`.
     pub fn build(&mut self, text: &str) {
@@ -29,19 +55,18 @@ impl Layout {
         let bytes = text.as_bytes();
         let mut prev_word = false;
         for (i, &b) in bytes.iter().enumerate() {
-            let word = b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+            let class = BYTE_CLASS[b as usize];
+            let word = class == WORD;
             if word && !prev_word {
                 self.words.push(i as u32);
             }
             prev_word = word;
-            let is_break = match b {
-                b';' | b'\n' => true,
-                b'.' | b'!' | b'?' | b':' => matches!(
-                    bytes.get(i + 1),
-                    None | Some(b' ' | b'\n' | b'"' | b'\'' | b')')
-                ),
-                _ => false,
-            };
+            let is_break = class == BREAK
+                || class == STOP
+                    && matches!(
+                        bytes.get(i + 1),
+                        None | Some(b' ' | b'\n' | b'"' | b'\'' | b')')
+                    );
             if is_break {
                 self.breaks.push(i as u32);
             }
