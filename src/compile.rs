@@ -430,11 +430,14 @@ fn guard_literals(hir: &regex_syntax::hir::Hir) -> Option<(Vec<String>, bool)> {
         }
         (!guards.is_empty()).then_some(guards)
     };
-    // The more selective set wins: a short guard (`st` of `status|start…`) is seen in most
-    // tickets, so a longer suffix (`500`…`504`) is worth losing the anchored start for.
+    // The more selective set wins: short guards, or many of them (`sta`, `htt`, `get`… of
+    // `status|http|get…`), are seen in most tickets, so longer or fewer suffixes (`500`…`504`)
+    // are worth losing the anchored start for.
     let shortest = |g: &Vec<String>| g.iter().map(String::len).min().unwrap_or(0);
     match (extract(ExtractKind::Prefix), extract(ExtractKind::Suffix)) {
-        (Some(prefix), Some(suffix)) if shortest(&suffix) > shortest(&prefix) => {
+        (Some(prefix), Some(suffix))
+            if (shortest(&suffix), prefix.len()) > (shortest(&prefix), suffix.len()) =>
+        {
             Some((suffix, false))
         }
         (Some(prefix), _) => Some((prefix, true)),
