@@ -442,3 +442,55 @@ fn output_keeps_the_mode_of_the_file_it_replaces() {
     let mode = std::fs::metadata(&out_path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
 }
+
+/// `-o` onto a special file (here a named pipe; `/dev/null` is the everyday case) writes into
+/// it: replacing it with a regular file, as the atomic write does for ordinary files, would
+/// destroy it.
+#[test]
+fn output_to_a_named_pipe_writes_into_it_and_leaves_it_a_pipe() {
+    use std::os::unix::fs::FileTypeExt;
+    let rules = common::rules_dir(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    triage(rules.path())
+        .arg("-o")
+        .arg(&fifo)
+        .write_stdin(EXPORT)
+        .assert()
+        .success();
+    let written = reader.join().unwrap();
+    assert_eq!(read_csv(&written).len(), 5, "header and four rows");
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the pipe is still a pipe: {kind:?}");
+}
+
+/// `-o` onto a symbolic link writes (atomically) the file it points to; the link stays.
+#[test]
+fn output_through_a_symbolic_link_replaces_its_target_and_keeps_the_link() {
+    let rules = common::rules_dir(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("real.csv");
+    let link = dir.path().join("latest.csv");
+    std::fs::write(&target, "old").unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    triage(rules.path())
+        .arg("-o")
+        .arg(&link)
+        .write_stdin(EXPORT)
+        .assert()
+        .success();
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(read_csv(&std::fs::read(&target).unwrap()).len(), 5);
+}

@@ -252,7 +252,7 @@ pub fn run(args: Args) -> i32 {
     let quiet = args.quiet;
     let mut note = |msg: String| bar.note(quiet, &msg);
     let result = match &args.output {
-        Some(path) => write_atomically(path, &temp, |w| {
+        Some(path) => write_output(path, &temp, |w| {
             batch::run(&rules, inputs, w, &cfg, &bar, &mut note).map_err(|e| e.to_string())
         }),
         None => {
@@ -292,6 +292,42 @@ pub fn run(args: Args) -> i32 {
     } else {
         EXIT_OK
     }
+}
+
+/// Writes the output to `path`: atomically when it is (or will be) a regular file; a symbolic
+/// link is followed, so the file it points to gets the output and the link stays; a special
+/// file (`/dev/null`, a named pipe, a terminal) is written in place, since replacing it would
+/// destroy it (and for a device, the output was never going to be kept anyway).
+fn write_output(
+    path: &Path,
+    temp: &TempPath,
+    body: impl FnOnce(&mut (dyn Write + Send)) -> Result<Summary, String>,
+) -> Result<Summary, String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => write_in_place(path, body),
+        Ok(meta) if meta.is_file() && path.is_symlink() => {
+            let target = std::fs::canonicalize(path)
+                .map_err(|e| format!("{}: cannot follow link: {e}", path.display()))?;
+            write_atomically(&target, temp, body)
+        }
+        _ => write_atomically(path, temp, body),
+    }
+}
+
+/// Writes straight into a special file.
+fn write_in_place(
+    path: &Path,
+    body: impl FnOnce(&mut (dyn Write + Send)) -> Result<Summary, String>,
+) -> Result<Summary, String> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("{}: cannot open output: {e}", path.display()))?;
+    let mut w = BufWriter::with_capacity(1 << 16, file);
+    let summary = body(&mut w)?;
+    w.flush()
+        .map_err(|e| format!("{}: cannot write output: {e}", path.display()))?;
+    Ok(summary)
 }
 
 /// Writes through a temporary file beside `path`, renamed over it only on success. The
