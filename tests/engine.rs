@@ -652,3 +652,19 @@ within = 3
         "Tomcat hangs every night at two. The postgres box is not down."
     ));
 }
+
+/// Log lines pasted as a Markdown quote are log output, not an earlier reply; other quoted
+/// lines stay quoted.
+#[test]
+fn quoted_log_lines_are_log_lines() {
+    let r = common::mini();
+    let text =
+        "Our box, see the log:\n> 2025-11-03 10:01:02 kernel: hacked\n> you said it was hacked\n";
+    let v = classify(&r, "", text);
+    let zones: Vec<(&str, Zone)> = v
+        .evidence
+        .iter()
+        .map(|e| (&text[e.start..e.end], e.zone))
+        .collect();
+    assert_eq!(zones, [("hacked", Zone::Log), ("hacked", Zone::Quote)]);
+}

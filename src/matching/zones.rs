@@ -85,6 +85,19 @@ impl ZoneDetector {
         }
     }
 
+    /// Whether a quoted line is, once its quote prefix is taken off, a log line.
+    fn is_quoted_log_line(&self, line: &str) -> bool {
+        let (Some(prefix), Some(log)) = (
+            &self.kinds[Marker::QuotePrefix as usize],
+            &self.kinds[Marker::LogLine as usize],
+        ) else {
+            return false;
+        };
+        prefix
+            .find(line.as_bytes())
+            .is_some_and(|m| log.is_match(&line.as_bytes()[m.end()..]))
+    }
+
     /// The zones that whole lines fall in.
     pub fn detect_lines(&self, text: &str, out: &mut Vec<ZoneSpan>) {
         if self.kinds.iter().all(Option::is_none) {
@@ -151,7 +164,13 @@ impl ZoneDetector {
                 quoted_from_top |= quote_on_top;
                 Some(Zone::Quote)
             } else if is(Marker::QuotePrefix) {
-                Some(Zone::Quote)
+                // Log lines pasted as a Markdown quote (`> May 24 12:16:23 host sshd[…]: …`) are
+                // output the writer shows, not an earlier reply.
+                Some(if self.is_quoted_log_line(content) {
+                    Zone::Log
+                } else {
+                    Zone::Quote
+                })
             } else if state == State::QuotePrefixed {
                 None
             } else if state == State::Signature {
