@@ -390,6 +390,11 @@ fn nfa_states_bound(hir: &regex_syntax::hir::Hir) -> u64 {
     }
 }
 
+/// The length of the shortest of some guard literals: the longer, the fewer tickets hold one.
+fn shortest(guards: &[String]) -> usize {
+    guards.iter().map(String::len).min().unwrap_or(0)
+}
+
 /// Literals one of which every match of `source` holds, lower-cased as in normalised text:
 /// its prefixes (`true`: the regex can then run anchored where one was seen) or else its
 /// suffixes. `None` when there is no short list of usable literals; such a regex runs on every
@@ -433,7 +438,6 @@ fn guard_literals(hir: &regex_syntax::hir::Hir) -> Option<(Vec<String>, bool)> {
     // The more selective set wins: short guards, or many of them (`sta`, `htt`, `get`… of
     // `status|http|get…`), are seen in most tickets, so longer or fewer suffixes (`500`…`504`)
     // are worth losing the anchored start for.
-    let shortest = |g: &Vec<String>| g.iter().map(String::len).min().unwrap_or(0);
     match (extract(ExtractKind::Prefix), extract(ExtractKind::Suffix)) {
         (Some(prefix), Some(suffix))
             if (shortest(&suffix), prefix.len()) > (shortest(&prefix), suffix.len()) =>
@@ -457,7 +461,6 @@ fn inner_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
         HirKind::Concat(items) => items.clone(),
         _ => vec![hir.clone()],
     };
-    let shortest = |g: &Vec<String>| g.iter().map(String::len).min().unwrap_or(0);
     let mut best: Option<Vec<String>> = None;
     for at in 0..items.len() {
         let mut extractor = Extractor::new();

@@ -8,7 +8,7 @@ pub mod zones;
 
 use crate::compile::release_from;
 use crate::decision::decide;
-use crate::ruleset::{Cue, Field, Owner, Release, RuleId, RuleSet, SlotRole, Zone};
+use crate::ruleset::{Cue, Field, Owner, Release, RuleId, RuleSet, Zone};
 use crate::verdict::{Entity, Evidence, Ticket, Verdict};
 use negation::{drop_pseudo_covered, is_negated, CueHit, Layout};
 use normalize::{word_at, word_before, Normalized};
@@ -398,6 +398,8 @@ impl RuleSet {
         for field in [Field::Description, Field::Subject] {
             let scan = &fields[field as usize];
             for (index, hit) in scan.hits.iter().enumerate() {
+                // Rule slots here are positive: exclusions are `Owner::Exclusion` once
+                // compiled, and proximity exclusions are read below, for the rules they could stop.
                 for owner in self.patterns[hit.pattern as usize].evaluating() {
                     match *owner {
                         Owner::Slot {
@@ -406,7 +408,7 @@ impl RuleSet {
                             fields: in_fields,
                             zones: in_zones,
                             negatable,
-                            role,
+                            ..
                         } => {
                             if in_fields & field.bit() == 0 {
                                 continue;
@@ -419,8 +421,7 @@ impl RuleSet {
                             // how should we…" is not a failure that vetoes a how-to rule.
                             let in_zone = in_zones & hit.zone.bit() != 0;
                             let mut negated = hit.negated && negatable;
-                            let positive = role == SlotRole::Positive;
-                            if positive && negatable && in_zone {
+                            if negatable && in_zone {
                                 let said = &mut described[rule as usize];
                                 match field {
                                     Field::Description if negated => *said |= DESCRIBED_NEGATED,
@@ -432,17 +433,15 @@ impl RuleSet {
                             if counted {
                                 slots[slot as usize] = true;
                             }
-                            if role != SlotRole::Exclusion {
-                                candidates.push(Candidate {
-                                    rule,
-                                    slot,
-                                    field,
-                                    hit: index as u32,
-                                    counted,
-                                    negated: negated || hit.negated,
-                                    positive,
-                                });
-                            }
+                            candidates.push(Candidate {
+                                rule,
+                                slot,
+                                field,
+                                hit: index as u32,
+                                counted,
+                                negated: negated || hit.negated,
+                                positive: true,
+                            });
                         }
                         Owner::Exclusion {
                             slot,
