@@ -467,10 +467,12 @@ fn output_to_a_named_pipe_writes_into_it_and_leaves_it_a_pipe() {
         .write_stdin(EXPORT)
         .assert()
         .success();
-    let written = reader.join().unwrap();
-    assert_eq!(read_csv(&written).len(), 5, "header and four rows");
+    // Checked before waiting for the reader: had the pipe been replaced, nothing would ever
+    // write into it and the reader would wait for good.
     let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
     assert!(kind.is_fifo(), "the pipe is still a pipe: {kind:?}");
+    let written = reader.join().unwrap();
+    assert_eq!(read_csv(&written).len(), 5, "header and four rows");
 }
 
 /// `-o` onto a symbolic link writes (atomically) the file it points to; the link stays.
