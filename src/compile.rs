@@ -1047,8 +1047,10 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
     for pattern in &mut table.patterns {
         // Stable: the order of evaluating listeners is the order rules were written in.
         pattern.owners.sort_by_key(Owner::place);
-        pattern.steering = pattern.owners.iter().filter(|o| o.place() == 0).count() as u32;
-        pattern.vetoing = pattern.owners.iter().filter(|o| o.place() == 2).count() as u32;
+        let evaluating_from = pattern.owners.partition_point(|o| o.place() == 0);
+        let vetoing_from = pattern.owners.partition_point(|o| o.place() < 2);
+        pattern.steering = evaluating_from as u32;
+        pattern.vetoing = (pattern.owners.len() - vetoing_from) as u32;
     }
 
     let literals = if table.literal_texts.is_empty() {

@@ -353,11 +353,13 @@ impl RuleSet {
             .detect_inline(text, scan.zone_guards, &mut scan.zones);
         drop_pseudo_covered(&mut scan.cues);
         scan.cues.sort_unstable_by_key(|c| c.start);
-        scan.layout.index_cues(&mut scan.cues);
         let negating = scan
             .cues
             .iter()
             .any(|c| matches!(c.cue, Cue::Forward | Cue::Backward));
+        if negating {
+            scan.layout.index_cues(&mut scan.cues);
+        }
         for hit in &mut scan.hits {
             hit.negated = negating
                 && is_negated(
