@@ -29,7 +29,7 @@ pub mod verdict;
 
 pub use error::{LoadError, LoadErrorKind, LoadErrors, Location};
 pub use ruleset::{CategoryId, Field, LabelId, Release, RuleId, RuleSet, Zone};
-pub use verdict::{Entity, Evidence, Report, Ticket, Verdict};
+pub use verdict::{Entity, Evidence, Explanation, Report, Ticket, Verdict, Vetoed};
 
 use rules::RuleSources;
 use std::hash::{Hash, Hasher};

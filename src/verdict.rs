@@ -121,24 +121,7 @@ impl Verdict {
             evidence: self
                 .evidence
                 .iter()
-                .map(|e| {
-                    let rule = rules.rule(e.rule);
-                    EvidenceReport {
-                        rule: &rule.id,
-                        category: &rules.category(rule.category).name,
-                        field: e.field,
-                        text: ticket
-                            .field(e.field)
-                            .get(e.start..e.end)
-                            .unwrap_or_default()
-                            .to_owned(),
-                        start: e.start,
-                        end: e.end,
-                        negated: e.negated,
-                        zone: e.zone,
-                        counted: e.counted,
-                    }
-                })
+                .map(|e| EvidenceReport::new(rules, ticket, e))
                 .collect(),
             entities: self
                 .entities
@@ -202,6 +185,83 @@ pub struct EvidenceReport<'r> {
     pub negated: bool,
     pub zone: Zone,
     pub counted: bool,
+}
+
+impl<'r> EvidenceReport<'r> {
+    fn new(rules: &'r RuleSet, ticket: &Ticket<'_>, e: &Evidence) -> Self {
+        let rule = rules.rule(e.rule);
+        EvidenceReport {
+            rule: &rule.id,
+            category: &rules.category(rule.category).name,
+            field: e.field,
+            text: ticket
+                .field(e.field)
+                .get(e.start..e.end)
+                .unwrap_or_default()
+                .to_owned(),
+            start: e.start,
+            end: e.end,
+            negated: e.negated,
+            zone: e.zone,
+            counted: e.counted,
+        }
+    }
+}
+
+/// A verdict and the rules exclusions stopped ([`RuleSet::explain`]).
+#[derive(Debug, Clone, Default)]
+pub struct Explanation {
+    pub verdict: Verdict,
+    pub vetoed: Vec<Vetoed>,
+}
+
+/// A rule whose patterns matched but that an exclusion stopped.
+#[derive(Debug, Clone)]
+pub struct Vetoed {
+    pub rule: RuleId,
+    /// The exclusion matches, one per span (`rule` is the stopped rule).
+    pub by: Vec<Evidence>,
+}
+
+/// A verdict with the rules exclusions stopped (`triage check --explain --json`).
+#[derive(Debug, Serialize)]
+pub struct ExplainedReport<'r> {
+    #[serde(flatten)]
+    pub report: Report<'r>,
+    pub vetoed: Vec<VetoReport<'r>>,
+}
+
+/// A rule that matched but was stopped, and the exclusion matches that stopped it.
+#[derive(Debug, Serialize)]
+pub struct VetoReport<'r> {
+    pub rule: &'r str,
+    pub category: &'r str,
+    pub by: Vec<EvidenceReport<'r>>,
+}
+
+impl Explanation {
+    /// The serialisable view: the verdict's report plus `vetoed`.
+    pub fn report<'r>(&self, rules: &'r RuleSet, ticket: &Ticket<'_>) -> ExplainedReport<'r> {
+        ExplainedReport {
+            report: self.verdict.report(rules, ticket),
+            vetoed: self
+                .vetoed
+                .iter()
+                .map(|v| {
+                    let rule = rules.rule(v.rule);
+                    VetoReport {
+                        rule: &rule.id,
+                        category: &rules.category(rule.category).name,
+                        by: v
+                            .by
+                            .iter()
+                            .map(|e| EvidenceReport::new(rules, ticket, e))
+                            .collect(),
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -215,3 +215,50 @@ fn save_fixture_refuses_a_duplicate_id() {
         "a case with id \"case-1\" is already there",
     ));
 }
+
+#[test]
+fn explain_names_the_rule_an_exclusion_stopped_and_the_words() {
+    let dir = common::rules_dir(&[]);
+    let text = "How do I add a sudo user? The script prints an error.";
+    triage()
+        .args(["check", "--explain", "--rules"])
+        .arg(dir.path())
+        .arg(text)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "stopped by exclusions:\n  howto.admin [howto]\n      description: \"",
+        ))
+        .stdout(predicate::str::contains("prints an >>error<<."));
+    let out = triage()
+        .args(["check", "--explain", "--json", "--rules"])
+        .arg(dir.path())
+        .arg(text)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["label"], "in-scope");
+    assert_eq!(v["vetoed"][0]["rule"], "howto.admin");
+    assert_eq!(v["vetoed"][0]["by"][0]["text"], "error");
+    assert_eq!(
+        v["vetoed"][0]["by"][0]["start"],
+        text.find("error").unwrap()
+    );
+    // Without the exclusion word the rule fires and nothing is stopped; without --explain the
+    // JSON has no `vetoed` key.
+    triage()
+        .args(["check", "--explain", "--rules"])
+        .arg(dir.path())
+        .arg("How do I add a sudo user?")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("stopped by exclusions: none\n"));
+    let out = triage()
+        .args(["check", "--json", "--rules"])
+        .arg(dir.path())
+        .arg(text)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.get("vetoed").is_none());
+}

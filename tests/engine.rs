@@ -651,6 +651,19 @@ within = 3
     assert!(stack(
         "Tomcat hangs every night at two. The postgres box is not down."
     ));
+    // `explain` names the stopped rule and both sides that stopped it.
+    let text = "Tomcat hangs every single night around two. Then postgres is down";
+    let explained = r.explain(&Ticket::new("", text));
+    let stopped: Vec<(&str, Vec<&str>)> = explained
+        .vetoed
+        .iter()
+        .map(|v| {
+            let by = v.by.iter().map(|e| &text[e.start..e.end]).collect();
+            (r.rule(v.rule).id.as_str(), by)
+        })
+        .collect();
+    assert_eq!(stopped, [("howto.stack", vec!["postgres", "down"])]);
+    assert!(explained.verdict.rules.is_empty());
 }
 
 /// Log lines pasted as a Markdown quote are log output, not an earlier reply; other quoted

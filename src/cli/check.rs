@@ -1,6 +1,6 @@
 //! `triage check`: pre-screen one case.
 
-use super::render::{verdict_text, Style};
+use super::render::{verdict_text, vetoed_text, Style};
 use super::{fail, write_stdout, RulesArg, EXIT_FINDINGS, EXIT_OK};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -17,6 +17,10 @@ pub struct Args {
     /// Print the verdict as one JSON object (schema in the README).
     #[arg(long)]
     json: bool,
+    /// Also show the rules that matched but were stopped by an exclusion (`none`,
+    /// `none_near`), with the words that stopped them.
+    #[arg(long)]
+    explain: bool,
     /// Say whether the verdict is LABEL (or LABEL/CATEGORY); exit 1 when it is not.
     #[arg(long, value_name = "LABEL[/CATEGORY]")]
     expect: Option<String>,
@@ -171,21 +175,25 @@ pub fn run(args: Args) -> i32 {
         Err(e) => return fail(e),
     };
     let ticket = Ticket::new(&args.subject, &description);
-    let verdict = rules.classify(&ticket);
-    if args.json {
-        let report = verdict.report(&rules, &ticket);
-        let written = serde_json::to_string_pretty(&report)
+    let explanation = rules.explain(&ticket);
+    let verdict = &explanation.verdict;
+    let text = if args.json {
+        let json = if args.explain {
+            serde_json::to_string_pretty(&explanation.report(&rules, &ticket))
+        } else {
+            serde_json::to_string_pretty(&verdict.report(&rules, &ticket))
+        };
+        json.map(|s| s + "\n")
             .map_err(|e| format!("cannot write JSON: {e}"))
-            .and_then(|s| write_stdout(&(s + "\n")));
-        if let Err(e) = written {
-            return fail(e);
+    } else {
+        let style = Style::for_stdout();
+        let mut text = verdict_text(&rules, &ticket, verdict, style);
+        if args.explain {
+            text.push_str(&vetoed_text(&rules, &ticket, &explanation.vetoed, style));
         }
-    } else if let Err(e) = write_stdout(&verdict_text(
-        &rules,
-        &ticket,
-        &verdict,
-        Style::for_stdout(),
-    )) {
+        Ok(text)
+    };
+    if let Err(e) = text.and_then(|t| write_stdout(&t)) {
         return fail(e);
     }
     let mut status = EXIT_OK;
@@ -197,7 +205,7 @@ pub fn run(args: Args) -> i32 {
                 .category_name(&rules)
                 .unwrap_or(triage::fixtures::NO_CATEGORY)
         );
-        if e.met_by(&verdict, &rules) {
+        if e.met_by(verdict, &rules) {
             eprintln!("triage: as expected ({actual})");
         } else {
             eprintln!(

@@ -104,9 +104,6 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 
 fn evidence_line(rules: &RuleSet, ticket: &Ticket<'_>, e: &Evidence, style: Style) -> String {
     let rule = rules.rule(e.rule);
-    let text = ticket.field(e.field);
-    let (before, matched, after) = context(text, e.start, e.end, 40);
-    let (before, matched, after) = (printable(before), printable(matched), printable(after));
     let mut flags = Vec::new();
     if e.negated {
         flags.push("negated".to_owned());
@@ -123,15 +120,52 @@ fn evidence_line(rules: &RuleSet, ticket: &Ticket<'_>, e: &Evidence, style: Styl
         style.dim(&format!(" ({})", flags.join(", ")))
     };
     format!(
-        "  {} {}{}\n      {}: \"{}{}{}\"",
+        "  {} {}{}\n{}",
         style.bold(&rule.id),
         style.dim(&format!("[{}]", rules.category(rule.category).name)),
         flags,
+        quoted_match(ticket, e, style)
+    )
+}
+
+/// `      field: "…>>words<<…"`: a match shown in its line.
+fn quoted_match(ticket: &Ticket<'_>, e: &Evidence, style: Style) -> String {
+    let text = ticket.field(e.field);
+    let (before, matched, after) = context(text, e.start, e.end, 40);
+    let (before, matched, after) = (printable(before), printable(matched), printable(after));
+    format!(
+        "      {}: \"{}{}{}\"",
         e.field.as_str(),
         before.trim_start(),
         style.highlight(&matched, e.counted),
         after.trim_end()
     )
+}
+
+/// The `--explain` part of `triage check`: rules that matched but an exclusion stopped.
+pub fn vetoed_text(
+    rules: &RuleSet,
+    ticket: &Ticket<'_>,
+    vetoed: &[triage::Vetoed],
+    style: Style,
+) -> String {
+    if vetoed.is_empty() {
+        return "stopped by exclusions: none\n".to_owned();
+    }
+    let mut out = String::from("stopped by exclusions:\n");
+    for v in vetoed {
+        let rule = rules.rule(v.rule);
+        out.push_str(&format!(
+            "  {} {}\n",
+            style.bold(&rule.id),
+            style.dim(&format!("[{}]", rules.category(rule.category).name)),
+        ));
+        for e in &v.by {
+            out.push_str(&quoted_match(ticket, e, style));
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// The human rendering of `triage check`.

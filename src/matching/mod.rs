@@ -9,7 +9,7 @@ pub mod zones;
 use crate::compile::release_from;
 use crate::decision::decide;
 use crate::ruleset::{Cue, Field, Owner, Release, RuleId, RuleSet, Zone};
-use crate::verdict::{Entity, Evidence, Ticket, Verdict};
+use crate::verdict::{Entity, Evidence, Explanation, Ticket, Verdict, Vetoed};
 use negation::{drop_pseudo_covered, is_negated, CueHit, Layout};
 use normalize::{word_at, word_before, Normalized};
 use std::cell::RefCell;
@@ -122,10 +122,33 @@ impl RuleSet {
         });
     }
 
+    /// Classifies a ticket and also tells which rules matched but were stopped by an exclusion
+    /// (`none`, `none_near`), with the words that stopped them: what a rule maintainer asks
+    /// when a rule "should have fired". Slower than [`RuleSet::classify`]; meant for one ticket.
+    pub fn explain(&self, ticket: &Ticket<'_>) -> Explanation {
+        let mut scratch = Scratch::default();
+        let mut verdict = Verdict::default();
+        self.run_kept(ticket, &mut scratch, &mut verdict, false);
+        let vetoed = self.vetoed(&scratch);
+        Explanation { verdict, vetoed }
+    }
+
     /// Classifies `ticket` with `scratch`. With `prepared`, the scratch fields already hold
     /// this ticket's normalised text and word layout (made for another rule set: they do not
     /// depend on the rules).
     fn run(
+        &self,
+        ticket: &Ticket<'_>,
+        scratch: &mut Scratch,
+        verdict: &mut Verdict,
+        prepared: bool,
+    ) {
+        self.run_kept(ticket, scratch, verdict, prepared);
+        self.reset(scratch);
+    }
+
+    /// [`RuleSet::run`] without the final reset: the scratch still holds this ticket's slots.
+    fn run_kept(
         &self,
         ticket: &Ticket<'_>,
         scratch: &mut Scratch,
@@ -144,7 +167,82 @@ impl RuleSet {
         }
         self.evaluate(scratch, verdict);
         decide(self, &scratch.fired, verdict);
-        self.reset(scratch);
+    }
+
+    /// The rules whose positive conditions held in the last run of `scratch` but that did not
+    /// fire, each with the exclusion matches that stopped it.
+    fn vetoed(&self, scratch: &Scratch) -> Vec<Vetoed> {
+        let Scratch {
+            fields,
+            slots,
+            touched,
+            fired,
+            candidates,
+            ..
+        } = scratch;
+        let slot = |s: u32| slots[s as usize];
+        let mut vetoed = Vec::new();
+        for &r in touched {
+            let rule = &self.rules[r as usize];
+            let positive = rule.any.is_none_or(slot)
+                && rule.all.clone().all(slot)
+                && rule
+                    .near
+                    .iter()
+                    .all(|n| slot(n.a) && slot(n.b) && near_holds(fields, candidates, r, n));
+            if fired[r as usize] || !positive || rule.is_matrix_rule() {
+                continue;
+            }
+            let mut by = Vec::new();
+            for field in Field::ALL {
+                let scan = &fields[field as usize];
+                for hit in &scan.hits {
+                    let stops = self.patterns[hit.pattern as usize]
+                        .owners
+                        .iter()
+                        .any(|owner| match *owner {
+                            Owner::Exclusion {
+                                slot: s,
+                                fields: in_fields,
+                                zones: in_zones,
+                                negatable,
+                            } => {
+                                rule.none.contains(&s)
+                                    && in_fields & field.bit() != 0
+                                    && in_zones & hit.zone.bit() != 0
+                                    && !(hit.negated && negatable)
+                            }
+                            _ => false,
+                        });
+                    if stops {
+                        push_vetoing(&mut by, scan, field, hit, RuleId(r));
+                    }
+                }
+            }
+            // Proximity exclusions: their sides were kept as candidates of the rule.
+            for n in &rule.none_near {
+                for (a, b) in near_pairs(fields, candidates, r, n) {
+                    for c in [a, b] {
+                        let scan = &fields[c.field as usize];
+                        push_vetoing(
+                            &mut by,
+                            scan,
+                            c.field,
+                            &scan.hits[c.hit as usize],
+                            RuleId(r),
+                        );
+                    }
+                }
+            }
+            by.sort_by_key(|e| (e.field as u8, e.start, e.end));
+            by.dedup_by_key(|e| (e.field, e.start, e.end));
+            vetoed.push(Vetoed {
+                rule: RuleId(r),
+                by,
+            });
+        }
+        vetoed.sort_by_key(|v| v.rule);
+        vetoed
     }
 
     /// Resets the per-rule state, only where a ticket touched it.
@@ -753,29 +851,53 @@ fn near_holds(
     rule: u32,
     near: &crate::ruleset::Near,
 ) -> bool {
-    let of = |slot: u32| {
+    near_pairs(fields, candidates, rule, near).next().is_some()
+}
+
+/// The counted matches of `near`'s two sides, in one field, close enough (and in order when
+/// it asks).
+fn near_pairs<'c>(
+    fields: &'c [FieldScan; 2],
+    candidates: &'c [Candidate],
+    rule: u32,
+    near: &'c crate::ruleset::Near,
+) -> impl Iterator<Item = (&'c Candidate, &'c Candidate)> + 'c {
+    let of = move |slot: u32| {
         candidates
             .iter()
             .filter(move |c| c.rule == rule && c.slot == slot && c.counted)
     };
-    for a in of(near.a) {
-        for b in of(near.b).filter(|b| b.field == a.field) {
+    of(near.a).flat_map(move |a| {
+        of(near.b).filter_map(move |b| {
+            if b.field != a.field {
+                return None;
+            }
             let scan = &fields[a.field as usize];
             let (ha, hb) = (&scan.hits[a.hit as usize], &scan.hits[b.hit as usize]);
             if near.ordered && hb.start < ha.end {
-                continue;
+                return None;
             }
             let (first_end, second_start) = if ha.start <= hb.start {
                 (ha.end, hb.start)
             } else {
                 (hb.end, ha.start)
             };
-            if scan.layout.words_between(first_end, second_start) <= near.within {
-                return true;
-            }
-        }
-    }
-    false
+            (scan.layout.words_between(first_end, second_start) <= near.within).then_some((a, b))
+        })
+    })
+}
+
+fn push_vetoing(by: &mut Vec<Evidence>, scan: &FieldScan, field: Field, hit: &Hit, rule: RuleId) {
+    let (start, end) = scan.original(hit.start, hit.end);
+    by.push(Evidence {
+        rule,
+        field,
+        start,
+        end,
+        negated: false,
+        zone: hit.zone,
+        counted: true,
+    });
 }
 
 fn push_evidence(
