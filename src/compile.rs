@@ -3,7 +3,7 @@
 //! and release parsers) happens here, once.
 
 use crate::error::{LoadError, LoadErrorKind, LoadErrors};
-use crate::matching::normalize::{is_word_char, normalize};
+use crate::matching::normalize::{joins_word, normalize};
 use crate::matching::zones::{InlineZone, Marker, ZoneDetector};
 use crate::rules::source::{NegationDecl, Text, ZonesDecl};
 use crate::rules::{ParsedRules, SourceFile};
@@ -116,8 +116,8 @@ impl PatternTable {
         right_open: bool,
         digits_after: bool,
     ) -> u32 {
-        let first = text.chars().next().is_some_and(is_word_char);
-        let last = text.chars().next_back().is_some_and(is_word_char);
+        let first = text.chars().next().is_some_and(joins_word);
+        let last = text.chars().next_back().is_some_and(joins_word);
         let need_left = first && !left_open;
         let need_right = last && !right_open && !digits_after;
         let key = (text.to_owned(), need_left, need_right, digits_after);

@@ -681,3 +681,14 @@ fn quoted_log_lines_are_log_lines() {
         .collect();
     assert_eq!(zones, [("hacked", Zone::Log), ("hacked", Zone::Quote)]);
 }
+
+/// Chinese and Japanese put no space between words: a Latin term written against them is still a
+/// whole word, while a longer Latin word still does not match.
+#[test]
+fn whole_words_end_at_unspaced_scripts() {
+    let r = common::mini();
+    assert_eq!(category(&r, "服务器有malware，怎么办"), "security");
+    assert_eq!(category(&r, "サーバーがhackedされた"), "security");
+    assert_eq!(category(&r, "我们用malwarebytes扫描"), "none");
+    assert_eq!(category(&r, "Our malwareish test"), "none");
+}

@@ -4,6 +4,7 @@
 //! normalised byte back to the original text, so evidence spans point into what the user wrote.
 
 use unicode_normalization::UnicodeNormalization;
+use unicode_script::{Script, UnicodeScript};
 
 /// Normalised text plus, for each of its bytes, the byte offset in the source it came from.
 /// `map` has one extra entry, the source length, so `map[end]` is valid for any span end.
@@ -216,6 +217,24 @@ pub fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
+/// Whether `c` continues a word for whole-word matching: a word character of a script written
+/// with spaces. Chinese, Japanese, Thai and similar scripts put no space between words, so a
+/// Latin word next to them still ends there (`ubuntu服务器`, `kdevtmpfsi进程`), and their own
+/// terms match inside a run of text.
+pub fn joins_word(c: char) -> bool {
+    is_word_char(c)
+        && !matches!(
+            c.script(),
+            Script::Han
+                | Script::Hiragana
+                | Script::Katakana
+                | Script::Thai
+                | Script::Lao
+                | Script::Khmer
+                | Script::Myanmar
+        )
+}
+
 /// Whether the text has a word character just before byte `at`.
 #[inline]
 pub fn word_before(text: &str, at: usize) -> bool {
@@ -226,7 +245,7 @@ pub fn word_before(text: &str, at: usize) -> bool {
     if b.is_ascii() {
         return b.is_ascii_alphanumeric() || b == b'_';
     }
-    text[..at].chars().next_back().is_some_and(is_word_char)
+    text[..at].chars().next_back().is_some_and(joins_word)
 }
 
 /// Whether the text has a word character at byte `at`.
@@ -235,7 +254,7 @@ pub fn word_at(text: &str, at: usize) -> bool {
     match text.as_bytes().get(at) {
         None => false,
         Some(b) if b.is_ascii() => b.is_ascii_alphanumeric() || *b == b'_',
-        Some(_) => text[at..].chars().next().is_some_and(is_word_char),
+        Some(_) => text[at..].chars().next().is_some_and(joins_word),
     }
 }
 
