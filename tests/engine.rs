@@ -692,3 +692,27 @@ fn whole_words_end_at_unspaced_scripts() {
     assert_eq!(category(&r, "我们用malwarebytes扫描"), "none");
     assert_eq!(category(&r, "Our malwareish test"), "none");
 }
+
+/// A release pattern of the rules runs on bytes: one ending on a class (`[^.\d]`) can stop inside
+/// a multi-byte character after the release. The engine must not slice there; and a pattern that
+/// refuses a third number keeps a kernel version (`Debian 6.1.99-1` in `uname -a`) from being read
+/// as a release.
+#[test]
+fn a_release_pattern_ending_inside_a_character_is_safe() {
+    let matrix = common::MATRIX.replace(
+        r"release = '(?P<major>\d{2})(?:[._ ]?(?P<minor>\d{2}))?'",
+        r"release = '(?P<major>\d{2})(?:\.(?P<minor>\d{2}))?(?:$|[^.\d]|\.(?:$|[^\d]))'",
+    );
+    let dir = common::rules_dir(&[("matrix.toml", &matrix)]);
+    let r = RuleSet::load_dir(dir.path()).unwrap();
+    let release = |text: &str| {
+        let v = classify(&r, "", text);
+        v.entities.first().map(|e| e.release.map(|r| r.to_string()))
+    };
+    assert_eq!(release("ubuntu 18软件包 to 22"), Some(Some("18".into())));
+    assert_eq!(release("ubuntu 22.04 server"), Some(Some("22.04".into())));
+    assert_eq!(release("ubuntu 22.04.3 server"), Some(None));
+    // What the pattern matches after the numbers is not a digit of the release: "8.1 64bit".
+    assert_eq!(release("ubuntu 18 64bit"), Some(Some("18".into())));
+    assert_eq!(category(&r, "ubuntu 18软件包"), "distro");
+}

@@ -748,11 +748,30 @@ impl RuleSet {
     fn release_at(&self, d: &crate::ruleset::Distro, text: &str) -> Option<(Release, usize)> {
         let c = d.release.captures(text.as_bytes())?;
         let m = c.get(0).expect("whole match");
-        if text.as_bytes().get(m.end()).is_some_and(u8::is_ascii_digit) {
+        // A digit right after the release's numbers makes them part of a longer number. The
+        // numbers end where the last named group does: a pattern may go on to match what must
+        // follow them (`(?:$|[^.\d])`).
+        let numbers_end = ["major", "minor", "sp"]
+            .iter()
+            .filter_map(|name| c.name(name))
+            .map(|g| g.end())
+            .max()
+            .unwrap_or(m.end());
+        if text
+            .as_bytes()
+            .get(numbers_end)
+            .is_some_and(u8::is_ascii_digit)
+        {
             return None;
         }
+        // The pattern runs on bytes: one that ends on a class such as `[^.\d]` may stop inside
+        // a character (`13软件`); what follows the release starts at the next whole character.
+        let mut end = m.end();
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
         let release = release_from(&c);
-        release.major.is_some().then_some((release, m.end()))
+        release.major.is_some().then_some((release, end))
     }
 
     fn push_entity(
