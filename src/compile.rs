@@ -86,7 +86,12 @@ pub(crate) fn version_variants(text: &str) -> Vec<String> {
 #[derive(Default)]
 struct PatternTable {
     patterns: Vec<Pattern>,
-    literal_index: HashMap<(String, bool, bool, bool), u32>,
+    /// Literal patterns by text: the first one interned with that text. Keyed by the text
+    /// alone so a lookup (most are repeats) borrows it instead of copying it.
+    literal_index: HashMap<String, u32>,
+    /// The literal patterns whose text was first interned with other edge checks: (that first
+    /// pattern, the edge checks) → pattern. Rare: a text is nearly always checked one way.
+    literal_edges: HashMap<(u32, [bool; 3]), u32>,
     literal_texts: Vec<String>,
     literal_patterns: Vec<u32>,
     regex_index: HashMap<String, u32>,
@@ -109,6 +114,7 @@ impl PatternTable {
         (self.patterns.len() - 1) as u32
     }
 
+    /// The pattern of a literal (interned): its text and how its edges are checked.
     fn literal(
         &mut self,
         text: &str,
@@ -116,16 +122,26 @@ impl PatternTable {
         right_open: bool,
         digits_after: bool,
     ) -> u32 {
-        let first = text.chars().next().is_some_and(joins_word);
-        let last = text.chars().next_back().is_some_and(joins_word);
-        let need_left = first && !left_open;
-        let need_right = last && !right_open && !digits_after;
-        let key = (text.to_owned(), need_left, need_right, digits_after);
-        if let Some(&id) = self.literal_index.get(&key) {
-            return id;
+        let starts_word = text.chars().next().is_some_and(joins_word);
+        let ends_word = text.chars().next_back().is_some_and(joins_word);
+        let need_left = starts_word && !left_open;
+        let need_right = ends_word && !right_open && !digits_after;
+        let edges = [need_left, need_right, digits_after];
+        let first = self.literal_index.get(text).copied();
+        if let Some(id) = first {
+            let p = &self.patterns[id as usize];
+            if [p.need_left, p.need_right, p.digits_after] == edges {
+                return id;
+            }
+            if let Some(&id) = self.literal_edges.get(&(id, edges)) {
+                return id;
+            }
         }
         let id = self.new_pattern(need_left, need_right, digits_after);
-        self.literal_index.insert(key, id);
+        match first {
+            Some(first) => self.literal_edges.insert((first, edges), id),
+            None => self.literal_index.insert(text.to_owned(), id),
+        };
         self.literal_texts.push(text.to_owned());
         self.literal_patterns.push(id);
         id
