@@ -1182,7 +1182,8 @@ fn share_exclusions(
         List(String, bool),
         Own(Vec<u32>),
     }
-    let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
+    // The patterns of each exclusion slot, by slot.
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); *slot_count as usize];
     for (p, pattern) in patterns.iter_mut().enumerate() {
         pattern.owners.retain(|owner| match owner {
             Owner::Slot {
@@ -1190,12 +1191,22 @@ fn share_exclusions(
                 role: SlotRole::Exclusion,
                 ..
             } => {
-                members.entry(*slot).or_default().push(p as u32);
+                members[*slot as usize].push(p as u32);
                 false
             }
             _ => true,
         });
     }
+    // Whether a list holds a pattern is asked for every pattern of every exclusion: sorted
+    // copies of the lists answer by binary search.
+    let sorted_lists: HashMap<&(String, bool), Vec<u32>> = list_ids
+        .iter()
+        .map(|(key, ids)| {
+            let mut sorted = ids.clone();
+            sorted.sort_unstable();
+            (key, sorted)
+        })
+        .collect();
     let mut shared: HashMap<(Part, u8, u8, bool), u32> = HashMap::new();
     for rule in rules.iter_mut() {
         let Some(own) = rule.none.pop() else { continue };
@@ -1203,8 +1214,10 @@ fn share_exclusions(
         rule.slots.end -= 1;
         let lists = excluded_lists.get(&own).map_or(&[][..], Vec::as_slice);
         let in_lists: Vec<&Vec<u32>> = lists.iter().filter_map(|k| list_ids.get(k)).collect();
-        let mut own_patterns = members.remove(&own).unwrap_or_default();
-        own_patterns.retain(|p| !in_lists.iter().any(|ids| ids.contains(p)));
+        let mut own_patterns = std::mem::take(&mut members[own as usize]);
+        let in_sorted: Vec<&Vec<u32>> =
+            lists.iter().filter_map(|k| sorted_lists.get(k)).collect();
+        own_patterns.retain(|p| !in_sorted.iter().any(|ids| ids.binary_search(p).is_ok()));
         own_patterns.sort_unstable();
         own_patterns.dedup();
         let mut parts: Vec<(Part, &[u32])> = lists
