@@ -577,6 +577,21 @@ impl Ctx<'_> {
 
 /// Compiles parsed rule files into a rule set, or returns every problem found.
 pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErrors> {
+    std::thread::scope(|scope| {
+        // The zone detector depends on `language.toml` alone: its regexes compile on a second
+        // thread while the rules compile on this one.
+        let (language_file, language) = &parsed.language;
+        let zones = scope.spawn(|| compile_zones(&language.zones, language_file));
+        compile_rules(&parsed, zones, fingerprint)
+    })
+}
+
+/// Compiles everything but the zone detector, which `zones` delivers.
+fn compile_rules(
+    parsed: &ParsedRules,
+    zones: std::thread::ScopedJoinHandle<'_, CompiledZones>,
+    fingerprint: u64,
+) -> Result<RuleSet, LoadErrors> {
     let mut errors = Vec::new();
     let mut table = PatternTable::default();
 
@@ -1029,8 +1044,12 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
         file: language_file,
     };
     add_cues(&language.negation, &mut table, &mut cx);
-    let zones = compile_zones(&language.zones, &mut table, &mut cx);
+    let mut zones = zones
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    zones.intern_guards(&mut table);
     errors.append(&mut cx.errors);
+    errors.append(&mut zones.errors);
 
     // Every category needs a way to fire (checked once the rules themselves are sound).
     let sound = errors.is_empty();
@@ -1090,7 +1109,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
         .unicode(false)
         .size_limit(UNGUARDED_SIZE_LIMIT)
         .build()
-        .map_err(|e| LoadErrors(vec![unguarded_set_error(&parsed, &table.regex_sources, e)]))?;
+        .map_err(|e| LoadErrors(vec![unguarded_set_error(parsed, &table.regex_sources, e)]))?;
 
     Ok(RuleSet {
         name: policy.name.clone(),
@@ -1110,7 +1129,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
         regex_patterns: table.regex_patterns,
         unguarded: table.unguarded,
         negation_window: language.negation.window,
-        zones,
+        zones: zones.detector,
         upgrade_connectors: normalized_words(&language.upgrades.to),
         release_suffixes: normalized_words(&language.upgrades.release_suffixes),
         slot_count: slot_count as usize,
@@ -1256,8 +1275,36 @@ fn share_exclusions(
     }
 }
 
-/// Turns zone markers into one case-insensitive `RegexSet` over lines of the original text.
-fn compile_zones(decl: &ZonesDecl, table: &mut PatternTable, cx: &mut Ctx) -> ZoneDetector {
+/// The zone detector, compiled apart from the pattern table (see [`compile`]): the guard
+/// literals of its inline kinds are interned afterwards, and its errors reported then.
+struct CompiledZones {
+    detector: ZoneDetector,
+    /// Per inline kind (the index in the detector), its guard literals.
+    guards: Vec<Vec<String>>,
+    errors: Vec<LoadError>,
+}
+
+impl CompiledZones {
+    /// Interns the guard literals of the inline kinds, each listened to by its kind.
+    fn intern_guards(&self, table: &mut PatternTable) {
+        for (kind, guards) in self.guards.iter().enumerate() {
+            for g in guards {
+                let guard = table.literal(g, true, true, false);
+                table.patterns[guard as usize]
+                    .owners
+                    .push(Owner::ZoneGuard(kind as u8));
+            }
+        }
+    }
+}
+
+/// Turns zone markers into one case-insensitive regex per marker kind over lines of the
+/// original text, and inline spans into one per kind of span.
+fn compile_zones(decl: &ZonesDecl, file: &SourceFile) -> CompiledZones {
+    let cx = &mut Ctx {
+        errors: Vec::new(),
+        file,
+    };
     let mut sources = Vec::new();
     let mut markers = Vec::new();
     for (list, marker) in [
@@ -1331,24 +1378,22 @@ fn compile_zones(decl: &ZonesDecl, table: &mut PatternTable, cx: &mut Ctx) -> Zo
     }
     // Inline spans: a regex, or a literal that marks the whole run of non-spaces holding it.
     let mut inline = Vec::new();
+    let mut inline_guards = Vec::new();
     for (zone, patterns) in [(Zone::Link, &decl.link), (Zone::History, &decl.history)] {
         if let Some((regex, guards)) = inline_zone_regex(patterns, cx) {
-            let kind = inline.len() as u8;
-            let guarded = guards.is_some();
-            for g in guards.into_iter().flatten() {
-                let guard = table.literal(&g, true, true, false);
-                table.patterns[guard as usize]
-                    .owners
-                    .push(Owner::ZoneGuard(kind));
-            }
             inline.push(InlineZone {
                 zone,
                 regex,
-                guarded,
+                guarded: guards.is_some(),
             });
+            inline_guards.push(guards.unwrap_or_default());
         }
     }
-    ZoneDetector { kinds, inline }
+    CompiledZones {
+        detector: ZoneDetector { kinds, inline },
+        guards: inline_guards,
+        errors: std::mem::take(&mut cx.errors),
+    }
 }
 
 /// One alternation of a kind of inline zone's patterns, and literals of normalised text one of
