@@ -1072,38 +1072,28 @@ fn compile_rules(
     if !errors.is_empty() {
         return Err(LoadErrors(errors));
     }
-    share_exclusions(
-        &mut rules,
-        &mut table.patterns,
-        &excluded_lists,
-        &list_ids,
-        &mut slot_count,
-    );
-    for pattern in &mut table.patterns {
-        // Stable: the order of evaluating listeners is the order rules were written in.
-        pattern.owners.sort_by_key(Owner::place);
-        let evaluating_from = pattern.owners.partition_point(|o| o.place() == 0);
-        let vetoing_from = pattern.owners.partition_point(|o| o.place() < 2);
-        pattern.steering = evaluating_from as u32;
-        pattern.vetoing = (pattern.owners.len() - vetoing_from) as u32;
-    }
-
-    let literals = if table.literal_texts.is_empty() {
-        None
-    } else {
-        Some(
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::ContiguousNFA))
-                .build(&table.literal_texts)
-                .map_err(|e| {
-                    LoadErrors(vec![policy_file.error(
-                        0,
-                        LoadErrorKind::Invalid(format!("literal automaton: {e}")),
-                    )])
-                })?,
-        )
-    };
+    // The automaton needs only the literals' texts: it builds on a second thread while this one
+    // finishes the listeners.
+    let literals = std::thread::scope(|scope| {
+        let literals = scope.spawn(|| literal_automaton(&table.literal_texts));
+        share_exclusions(
+            &mut rules,
+            &mut table.patterns,
+            &excluded_lists,
+            &list_ids,
+            &mut slot_count,
+        );
+        order_owners(&mut table.patterns);
+        literals
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+    .map_err(|e| {
+        LoadErrors(vec![policy_file.error(
+            0,
+            LoadErrorKind::Invalid(format!("literal automaton: {e}")),
+        )])
+    })?;
     let regex_set = RegexSetBuilder::new(&table.regex_sources)
         .case_insensitive(true)
         .unicode(false)
@@ -1135,6 +1125,31 @@ fn compile_rules(
         slot_count: slot_count as usize,
         fingerprint,
     })
+}
+
+/// One Aho-Corasick automaton for every literal (`None` when there are none).
+fn literal_automaton(texts: &[String]) -> Result<Option<AhoCorasick>, aho_corasick::BuildError> {
+    if texts.is_empty() {
+        return Ok(None);
+    }
+    AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .build(texts)
+        .map(Some)
+}
+
+/// Orders each pattern's listeners: those that steer the scan first, then those that evaluate
+/// a match, proximity exclusions last.
+fn order_owners(patterns: &mut [Pattern]) {
+    for pattern in patterns {
+        // Stable: the order of evaluating listeners is the order rules were written in.
+        pattern.owners.sort_by_key(Owner::place);
+        let evaluating_from = pattern.owners.partition_point(|o| o.place() == 0);
+        let vetoing_from = pattern.owners.partition_point(|o| o.place() < 2);
+        pattern.steering = evaluating_from as u32;
+        pattern.vetoing = (pattern.owners.len() - vetoing_from) as u32;
+    }
 }
 
 /// Words as they appear in normalised text (`->` is `>` there), empty ones dropped.
