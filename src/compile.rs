@@ -1249,8 +1249,7 @@ fn share_exclusions(
         let lists = excluded_lists.get(&own).map_or(&[][..], Vec::as_slice);
         let in_lists: Vec<&Vec<u32>> = lists.iter().filter_map(|k| list_ids.get(k)).collect();
         let mut own_patterns = std::mem::take(&mut members[own as usize]);
-        let in_sorted: Vec<&Vec<u32>> =
-            lists.iter().filter_map(|k| sorted_lists.get(k)).collect();
+        let in_sorted: Vec<&Vec<u32>> = lists.iter().filter_map(|k| sorted_lists.get(k)).collect();
         own_patterns.retain(|p| !in_sorted.iter().any(|ids| ids.binary_search(p).is_ok()));
         own_patterns.sort_unstable();
         own_patterns.dedup();
