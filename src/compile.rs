@@ -95,6 +95,8 @@ struct PatternTable {
     literal_texts: Vec<String>,
     literal_patterns: Vec<u32>,
     regex_index: HashMap<String, u32>,
+    /// The rules' regexes checked and their guards read ahead of compiling, by source.
+    analyses: HashMap<String, RegexAnalysis>,
     regex_sources: Vec<String>,
     regexes: Vec<LazyRegex>,
     regex_patterns: Vec<u32>,
@@ -151,13 +153,16 @@ impl PatternTable {
         if let Some(&id) = self.regex_index.get(source) {
             return Ok(id);
         }
-        let hir = parse_regex(source)?;
+        let guards = self
+            .analyses
+            .remove(source)
+            .unwrap_or_else(|| analyze_regex(source))?;
         let id = self.new_pattern(false, false, false);
         let index = self.regexes.len() as u32;
         self.regex_index.insert(source.to_owned(), id);
         self.regexes.push(LazyRegex::new(source));
         self.regex_patterns.push(id);
-        match guard_literals(&hir) {
+        match guards {
             Some((guards, anchored)) => {
                 for g in guards {
                     let guard = self.literal(&g, true, true, false);
@@ -175,6 +180,14 @@ impl PatternTable {
             }
         }
         Ok(id)
+    }
+
+    /// Checks a regex's syntax and size, as [`check_regex`] does.
+    fn check_regex(&self, source: &str) -> Result<(), LoadErrorKind> {
+        match self.analyses.get(source) {
+            Some(analysis) => analysis.as_ref().map(drop).map_err(Clone::clone),
+            None => check_regex(source),
+        }
     }
 
     /// The pattern ids of `spec` (interned), with version variants if asked.
@@ -343,6 +356,77 @@ fn invalid(source: &str, message: String) -> LoadErrorKind {
         pattern: source.to_owned(),
         message,
     }
+}
+
+/// What compiling needs of a rule regex: whether it is sound ([`parse_regex`]) and its guard
+/// literals ([`guard_literals`]).
+type RegexAnalysis = Result<Option<(Vec<String>, bool)>, LoadErrorKind>;
+
+fn analyze_regex(source: &str) -> RegexAnalysis {
+    parse_regex(source).map(|hir| guard_literals(&hir))
+}
+
+/// Analyses every regex the rules, lists and negation cues write. Parsing regexes and reading
+/// their literals is most of the cost of compiling the rules: half the regexes (by length) are
+/// analysed on a second thread.
+fn analyze_regexes(parsed: &ParsedRules) -> HashMap<String, RegexAnalysis> {
+    let mut sources = rule_regexes(parsed);
+    sources.sort_unstable();
+    sources.dedup();
+    let total: usize = sources.iter().map(|s| s.len()).sum();
+    let mut first = 0;
+    let half = sources
+        .iter()
+        .take_while(|s| {
+            first += s.len();
+            2 * first <= total
+        })
+        .count();
+    let (early, late) = sources.split_at(half);
+    let analyze = |sources: &[&str]| -> Vec<(String, RegexAnalysis)> {
+        sources
+            .iter()
+            .map(|&s| (s.to_owned(), analyze_regex(s)))
+            .collect()
+    };
+    std::thread::scope(|scope| {
+        let early = scope.spawn(|| analyze(early));
+        let late = analyze(late);
+        let early = early
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        early.into_iter().chain(late).collect()
+    })
+}
+
+/// The sources of the regex patterns (`re:…`) of the rules, the lists and the negation cues.
+fn rule_regexes(parsed: &ParsedRules) -> Vec<&str> {
+    let rules = parsed.categories.iter().flat_map(|(_, f)| &f.rules);
+    let in_rules = rules.flat_map(|rule| {
+        let near = rule.near.iter().chain(&rule.none_near);
+        rule.any
+            .iter()
+            .chain(rule.all.iter().flat_map(|g| g.get_ref()))
+            .chain(&rule.none)
+            .chain(near.flat_map(|n| n.a.get_ref().iter().chain(n.b.get_ref())))
+    });
+    let in_lists = parsed
+        .lists
+        .iter()
+        .flat_map(|(_, decl)| decl.lists.values().flatten());
+    let n = &parsed.language.1.negation;
+    let cues = n
+        .forward
+        .iter()
+        .chain(&n.backward)
+        .chain(&n.pseudo)
+        .chain(&n.terminators);
+    in_rules
+        .chain(in_lists)
+        .chain(cues)
+        .filter_map(|t| t.get_ref().strip_prefix("re:"))
+        .filter(|re| !re.trim().is_empty())
+        .collect()
 }
 
 /// Checks a rule regex without building its matcher: syntax (the regex crate's own parser and
@@ -593,7 +677,10 @@ fn compile_rules(
     fingerprint: u64,
 ) -> Result<RuleSet, LoadErrors> {
     let mut errors = Vec::new();
-    let mut table = PatternTable::default();
+    let mut table = PatternTable {
+        analyses: analyze_regexes(parsed),
+        ..PatternTable::default()
+    };
 
     // --- policy: labels, categories, precedence -------------------------------------------
     let (policy_file, policy) = &parsed.policy;
@@ -700,7 +787,7 @@ fn compile_rules(
                 }
                 // Checked here so a bad pattern is reported once, where the list defines it.
                 let checked = parse_pattern(p.get_ref()).and_then(|spec| match &spec {
-                    PatternSpec::Regex(source) => check_regex(source).map(|_| spec),
+                    PatternSpec::Regex(source) => table.check_regex(source).map(|_| spec),
                     PatternSpec::Literal { .. } => Ok(spec),
                 });
                 match checked {
