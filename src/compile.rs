@@ -86,10 +86,17 @@ pub(crate) fn version_variants(text: &str) -> Vec<String> {
 #[derive(Default)]
 struct PatternTable {
     patterns: Vec<Pattern>,
-    literal_index: HashMap<(String, bool, bool, bool), u32>,
+    /// Literal patterns by text: the first one interned with that text. Keyed by the text
+    /// alone so a lookup (most are repeats) borrows it instead of copying it.
+    literal_index: HashMap<String, u32>,
+    /// The literal patterns whose text was first interned with other edge checks: (that first
+    /// pattern, the edge checks) → pattern. Rare: a text is nearly always checked one way.
+    literal_edges: HashMap<(u32, [bool; 3]), u32>,
     literal_texts: Vec<String>,
     literal_patterns: Vec<u32>,
     regex_index: HashMap<String, u32>,
+    /// The rules' regexes checked and their guards read ahead of compiling, by source.
+    analyses: HashMap<String, RegexAnalysis>,
     regex_sources: Vec<String>,
     regexes: Vec<LazyRegex>,
     regex_patterns: Vec<u32>,
@@ -109,6 +116,7 @@ impl PatternTable {
         (self.patterns.len() - 1) as u32
     }
 
+    /// The pattern of a literal (interned): its text and how its edges are checked.
     fn literal(
         &mut self,
         text: &str,
@@ -116,16 +124,26 @@ impl PatternTable {
         right_open: bool,
         digits_after: bool,
     ) -> u32 {
-        let first = text.chars().next().is_some_and(joins_word);
-        let last = text.chars().next_back().is_some_and(joins_word);
-        let need_left = first && !left_open;
-        let need_right = last && !right_open && !digits_after;
-        let key = (text.to_owned(), need_left, need_right, digits_after);
-        if let Some(&id) = self.literal_index.get(&key) {
-            return id;
+        let starts_word = text.chars().next().is_some_and(joins_word);
+        let ends_word = text.chars().next_back().is_some_and(joins_word);
+        let need_left = starts_word && !left_open;
+        let need_right = ends_word && !right_open && !digits_after;
+        let edges = [need_left, need_right, digits_after];
+        let first = self.literal_index.get(text).copied();
+        if let Some(id) = first {
+            let p = &self.patterns[id as usize];
+            if [p.need_left, p.need_right, p.digits_after] == edges {
+                return id;
+            }
+            if let Some(&id) = self.literal_edges.get(&(id, edges)) {
+                return id;
+            }
         }
         let id = self.new_pattern(need_left, need_right, digits_after);
-        self.literal_index.insert(key, id);
+        match first {
+            Some(first) => self.literal_edges.insert((first, edges), id),
+            None => self.literal_index.insert(text.to_owned(), id),
+        };
         self.literal_texts.push(text.to_owned());
         self.literal_patterns.push(id);
         id
@@ -135,13 +153,16 @@ impl PatternTable {
         if let Some(&id) = self.regex_index.get(source) {
             return Ok(id);
         }
-        let hir = parse_regex(source)?;
+        let guards = self
+            .analyses
+            .remove(source)
+            .unwrap_or_else(|| analyze_regex(source))?;
         let id = self.new_pattern(false, false, false);
         let index = self.regexes.len() as u32;
         self.regex_index.insert(source.to_owned(), id);
         self.regexes.push(LazyRegex::new(source));
         self.regex_patterns.push(id);
-        match guard_literals(&hir) {
+        match guards {
             Some((guards, anchored)) => {
                 for g in guards {
                     let guard = self.literal(&g, true, true, false);
@@ -159,6 +180,14 @@ impl PatternTable {
             }
         }
         Ok(id)
+    }
+
+    /// Checks a regex's syntax and size, as [`check_regex`] does.
+    fn check_regex(&self, source: &str) -> Result<(), LoadErrorKind> {
+        match self.analyses.get(source) {
+            Some(analysis) => analysis.as_ref().map(drop).map_err(Clone::clone),
+            None => check_regex(source),
+        }
     }
 
     /// The pattern ids of `spec` (interned), with version variants if asked.
@@ -327,6 +356,77 @@ fn invalid(source: &str, message: String) -> LoadErrorKind {
         pattern: source.to_owned(),
         message,
     }
+}
+
+/// What compiling needs of a rule regex: whether it is sound ([`parse_regex`]) and its guard
+/// literals ([`guard_literals`]).
+type RegexAnalysis = Result<Option<(Vec<String>, bool)>, LoadErrorKind>;
+
+fn analyze_regex(source: &str) -> RegexAnalysis {
+    parse_regex(source).map(|hir| guard_literals(&hir))
+}
+
+/// Analyses every regex the rules, lists and negation cues write. Parsing regexes and reading
+/// their literals is most of the cost of compiling the rules: half the regexes (by length) are
+/// analysed on a second thread.
+fn analyze_regexes(parsed: &ParsedRules) -> HashMap<String, RegexAnalysis> {
+    let mut sources = rule_regexes(parsed);
+    sources.sort_unstable();
+    sources.dedup();
+    let total: usize = sources.iter().map(|s| s.len()).sum();
+    let mut first = 0;
+    let half = sources
+        .iter()
+        .take_while(|s| {
+            first += s.len();
+            2 * first <= total
+        })
+        .count();
+    let (early, late) = sources.split_at(half);
+    let analyze = |sources: &[&str]| -> Vec<(String, RegexAnalysis)> {
+        sources
+            .iter()
+            .map(|&s| (s.to_owned(), analyze_regex(s)))
+            .collect()
+    };
+    std::thread::scope(|scope| {
+        let early = scope.spawn(|| analyze(early));
+        let late = analyze(late);
+        let early = early
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        early.into_iter().chain(late).collect()
+    })
+}
+
+/// The sources of the regex patterns (`re:…`) of the rules, the lists and the negation cues.
+fn rule_regexes(parsed: &ParsedRules) -> Vec<&str> {
+    let rules = parsed.categories.iter().flat_map(|(_, f)| &f.rules);
+    let in_rules = rules.flat_map(|rule| {
+        let near = rule.near.iter().chain(&rule.none_near);
+        rule.any
+            .iter()
+            .chain(rule.all.iter().flat_map(|g| g.get_ref()))
+            .chain(&rule.none)
+            .chain(near.flat_map(|n| n.a.get_ref().iter().chain(n.b.get_ref())))
+    });
+    let in_lists = parsed
+        .lists
+        .iter()
+        .flat_map(|(_, decl)| decl.lists.values().flatten());
+    let n = &parsed.language.1.negation;
+    let cues = n
+        .forward
+        .iter()
+        .chain(&n.backward)
+        .chain(&n.pseudo)
+        .chain(&n.terminators);
+    in_rules
+        .chain(in_lists)
+        .chain(cues)
+        .filter_map(|t| t.get_ref().strip_prefix("re:"))
+        .filter(|re| !re.trim().is_empty())
+        .collect()
 }
 
 /// Checks a rule regex without building its matcher: syntax (the regex crate's own parser and
@@ -561,8 +661,26 @@ impl Ctx<'_> {
 
 /// Compiles parsed rule files into a rule set, or returns every problem found.
 pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErrors> {
+    std::thread::scope(|scope| {
+        // The zone detector depends on `language.toml` alone: its regexes compile on a second
+        // thread while the rules compile on this one.
+        let (language_file, language) = &parsed.language;
+        let zones = scope.spawn(|| compile_zones(&language.zones, language_file));
+        compile_rules(&parsed, zones, fingerprint)
+    })
+}
+
+/// Compiles everything but the zone detector, which `zones` delivers.
+fn compile_rules(
+    parsed: &ParsedRules,
+    zones: std::thread::ScopedJoinHandle<'_, CompiledZones>,
+    fingerprint: u64,
+) -> Result<RuleSet, LoadErrors> {
     let mut errors = Vec::new();
-    let mut table = PatternTable::default();
+    let mut table = PatternTable {
+        analyses: analyze_regexes(parsed),
+        ..PatternTable::default()
+    };
 
     // --- policy: labels, categories, precedence -------------------------------------------
     let (policy_file, policy) = &parsed.policy;
@@ -669,7 +787,7 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
                 }
                 // Checked here so a bad pattern is reported once, where the list defines it.
                 let checked = parse_pattern(p.get_ref()).and_then(|spec| match &spec {
-                    PatternSpec::Regex(source) => check_regex(source).map(|_| spec),
+                    PatternSpec::Regex(source) => table.check_regex(source).map(|_| spec),
                     PatternSpec::Literal { .. } => Ok(spec),
                 });
                 match checked {
@@ -1013,8 +1131,12 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
         file: language_file,
     };
     add_cues(&language.negation, &mut table, &mut cx);
-    let zones = compile_zones(&language.zones, &mut table, &mut cx);
+    let mut zones = zones
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    zones.intern_guards(&mut table);
     errors.append(&mut cx.errors);
+    errors.append(&mut zones.errors);
 
     // Every category needs a way to fire (checked once the rules themselves are sound).
     let sound = errors.is_empty();
@@ -1037,44 +1159,34 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
     if !errors.is_empty() {
         return Err(LoadErrors(errors));
     }
-    share_exclusions(
-        &mut rules,
-        &mut table.patterns,
-        &excluded_lists,
-        &list_ids,
-        &mut slot_count,
-    );
-    for pattern in &mut table.patterns {
-        // Stable: the order of evaluating listeners is the order rules were written in.
-        pattern.owners.sort_by_key(Owner::place);
-        let evaluating_from = pattern.owners.partition_point(|o| o.place() == 0);
-        let vetoing_from = pattern.owners.partition_point(|o| o.place() < 2);
-        pattern.steering = evaluating_from as u32;
-        pattern.vetoing = (pattern.owners.len() - vetoing_from) as u32;
-    }
-
-    let literals = if table.literal_texts.is_empty() {
-        None
-    } else {
-        Some(
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::ContiguousNFA))
-                .build(&table.literal_texts)
-                .map_err(|e| {
-                    LoadErrors(vec![policy_file.error(
-                        0,
-                        LoadErrorKind::Invalid(format!("literal automaton: {e}")),
-                    )])
-                })?,
-        )
-    };
+    // The automaton needs only the literals' texts: it builds on a second thread while this one
+    // finishes the listeners.
+    let literals = std::thread::scope(|scope| {
+        let literals = scope.spawn(|| literal_automaton(&table.literal_texts));
+        share_exclusions(
+            &mut rules,
+            &mut table.patterns,
+            &excluded_lists,
+            &list_ids,
+            &mut slot_count,
+        );
+        order_owners(&mut table.patterns);
+        literals
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+    .map_err(|e| {
+        LoadErrors(vec![policy_file.error(
+            0,
+            LoadErrorKind::Invalid(format!("literal automaton: {e}")),
+        )])
+    })?;
     let regex_set = RegexSetBuilder::new(&table.regex_sources)
         .case_insensitive(true)
         .unicode(false)
         .size_limit(UNGUARDED_SIZE_LIMIT)
         .build()
-        .map_err(|e| LoadErrors(vec![unguarded_set_error(&parsed, &table.regex_sources, e)]))?;
+        .map_err(|e| LoadErrors(vec![unguarded_set_error(parsed, &table.regex_sources, e)]))?;
 
     Ok(RuleSet {
         name: policy.name.clone(),
@@ -1094,12 +1206,37 @@ pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErr
         regex_patterns: table.regex_patterns,
         unguarded: table.unguarded,
         negation_window: language.negation.window,
-        zones,
+        zones: zones.detector,
         upgrade_connectors: normalized_words(&language.upgrades.to),
         release_suffixes: normalized_words(&language.upgrades.release_suffixes),
         slot_count: slot_count as usize,
         fingerprint,
     })
+}
+
+/// One Aho-Corasick automaton for every literal (`None` when there are none).
+fn literal_automaton(texts: &[String]) -> Result<Option<AhoCorasick>, aho_corasick::BuildError> {
+    if texts.is_empty() {
+        return Ok(None);
+    }
+    AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .build(texts)
+        .map(Some)
+}
+
+/// Orders each pattern's listeners: those that steer the scan first, then those that evaluate
+/// a match, proximity exclusions last.
+fn order_owners(patterns: &mut [Pattern]) {
+    for pattern in patterns {
+        // Stable: the order of evaluating listeners is the order rules were written in.
+        pattern.owners.sort_by_key(Owner::place);
+        let evaluating_from = pattern.owners.partition_point(|o| o.place() == 0);
+        let vetoing_from = pattern.owners.partition_point(|o| o.place() < 2);
+        pattern.steering = evaluating_from as u32;
+        pattern.vetoing = (pattern.owners.len() - vetoing_from) as u32;
+    }
 }
 
 /// Words as they appear in normalised text (`->` is `>` there), empty ones dropped.
@@ -1166,7 +1303,8 @@ fn share_exclusions(
         List(String, bool),
         Own(Vec<u32>),
     }
-    let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
+    // The patterns of each exclusion slot, by slot.
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); *slot_count as usize];
     for (p, pattern) in patterns.iter_mut().enumerate() {
         pattern.owners.retain(|owner| match owner {
             Owner::Slot {
@@ -1174,12 +1312,22 @@ fn share_exclusions(
                 role: SlotRole::Exclusion,
                 ..
             } => {
-                members.entry(*slot).or_default().push(p as u32);
+                members[*slot as usize].push(p as u32);
                 false
             }
             _ => true,
         });
     }
+    // Whether a list holds a pattern is asked for every pattern of every exclusion: sorted
+    // copies of the lists answer by binary search.
+    let sorted_lists: HashMap<&(String, bool), Vec<u32>> = list_ids
+        .iter()
+        .map(|(key, ids)| {
+            let mut sorted = ids.clone();
+            sorted.sort_unstable();
+            (key, sorted)
+        })
+        .collect();
     let mut shared: HashMap<(Part, u8, u8, bool), u32> = HashMap::new();
     for rule in rules.iter_mut() {
         let Some(own) = rule.none.pop() else { continue };
@@ -1187,8 +1335,9 @@ fn share_exclusions(
         rule.slots.end -= 1;
         let lists = excluded_lists.get(&own).map_or(&[][..], Vec::as_slice);
         let in_lists: Vec<&Vec<u32>> = lists.iter().filter_map(|k| list_ids.get(k)).collect();
-        let mut own_patterns = members.remove(&own).unwrap_or_default();
-        own_patterns.retain(|p| !in_lists.iter().any(|ids| ids.contains(p)));
+        let mut own_patterns = std::mem::take(&mut members[own as usize]);
+        let in_sorted: Vec<&Vec<u32>> = lists.iter().filter_map(|k| sorted_lists.get(k)).collect();
+        own_patterns.retain(|p| !in_sorted.iter().any(|ids| ids.binary_search(p).is_ok()));
         own_patterns.sort_unstable();
         own_patterns.dedup();
         let mut parts: Vec<(Part, &[u32])> = lists
@@ -1227,8 +1376,36 @@ fn share_exclusions(
     }
 }
 
-/// Turns zone markers into one case-insensitive `RegexSet` over lines of the original text.
-fn compile_zones(decl: &ZonesDecl, table: &mut PatternTable, cx: &mut Ctx) -> ZoneDetector {
+/// The zone detector, compiled apart from the pattern table (see [`compile`]): the guard
+/// literals of its inline kinds are interned afterwards, and its errors reported then.
+struct CompiledZones {
+    detector: ZoneDetector,
+    /// Per inline kind (the index in the detector), its guard literals.
+    guards: Vec<Vec<String>>,
+    errors: Vec<LoadError>,
+}
+
+impl CompiledZones {
+    /// Interns the guard literals of the inline kinds, each listened to by its kind.
+    fn intern_guards(&self, table: &mut PatternTable) {
+        for (kind, guards) in self.guards.iter().enumerate() {
+            for g in guards {
+                let guard = table.literal(g, true, true, false);
+                table.patterns[guard as usize]
+                    .owners
+                    .push(Owner::ZoneGuard(kind as u8));
+            }
+        }
+    }
+}
+
+/// Turns zone markers into one case-insensitive regex per marker kind over lines of the
+/// original text, and inline spans into one per kind of span.
+fn compile_zones(decl: &ZonesDecl, file: &SourceFile) -> CompiledZones {
+    let cx = &mut Ctx {
+        errors: Vec::new(),
+        file,
+    };
     let mut sources = Vec::new();
     let mut markers = Vec::new();
     for (list, marker) in [
@@ -1302,24 +1479,22 @@ fn compile_zones(decl: &ZonesDecl, table: &mut PatternTable, cx: &mut Ctx) -> Zo
     }
     // Inline spans: a regex, or a literal that marks the whole run of non-spaces holding it.
     let mut inline = Vec::new();
+    let mut inline_guards = Vec::new();
     for (zone, patterns) in [(Zone::Link, &decl.link), (Zone::History, &decl.history)] {
         if let Some((regex, guards)) = inline_zone_regex(patterns, cx) {
-            let kind = inline.len() as u8;
-            let guarded = guards.is_some();
-            for g in guards.into_iter().flatten() {
-                let guard = table.literal(&g, true, true, false);
-                table.patterns[guard as usize]
-                    .owners
-                    .push(Owner::ZoneGuard(kind));
-            }
             inline.push(InlineZone {
                 zone,
                 regex,
-                guarded,
+                guarded: guards.is_some(),
             });
+            inline_guards.push(guards.unwrap_or_default());
         }
     }
-    ZoneDetector { kinds, inline }
+    CompiledZones {
+        detector: ZoneDetector { kinds, inline },
+        guards: inline_guards,
+        errors: std::mem::take(&mut cx.errors),
+    }
 }
 
 /// One alternation of a kind of inline zone's patterns, and literals of normalised text one of

@@ -220,42 +220,80 @@ pub fn parse_file<T: DeserializeOwned>(file: &SourceFile) -> Result<T, LoadError
 impl RuleSources {
     /// Parses every file, collecting all errors.
     pub fn parse(self) -> Result<ParsedRules, LoadErrors> {
+        let RuleSources {
+            policy,
+            matrix,
+            language,
+            lists,
+            mut categories,
+        } = self;
+        // Parsing is a good part of loading: about half the text (the first category files)
+        // parses on a second thread while this one parses the rest.
+        let others = [&policy, &matrix, &language].into_iter().chain(&lists);
+        let late = categories.split_off(half_of_text(others, &categories));
+        let (parsed, early) = std::thread::scope(|scope| {
+            let early = scope.spawn(|| parse_categories(categories));
+            let parsed = (
+                parse_file::<PolicyFile>(&policy),
+                parse_file::<MatrixFile>(&matrix),
+                parse_file::<LanguageFile>(&language),
+                lists.map(|file| parse_file::<ListsFile>(&file).map(|parsed| (file, parsed))),
+                parse_categories(late),
+            );
+            let early = early
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (parsed, early)
+        });
+        let (p, m, l, lists, late) = parsed;
         let mut errors = Vec::new();
-        let policy = parse_file::<PolicyFile>(&self.policy)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let matrix = parse_file::<MatrixFile>(&self.matrix)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let language = parse_file::<LanguageFile>(&self.language)
-            .map_err(|e| errors.push(e))
-            .ok();
-        let lists = match self.lists {
-            Some(file) => match parse_file::<ListsFile>(&file) {
-                Ok(parsed) => Some((file, parsed)),
-                Err(e) => {
-                    errors.push(e);
-                    None
-                }
-            },
-            None => None,
-        };
-        let mut categories = Vec::new();
-        for file in self.categories {
-            match parse_file::<CategoryFile>(&file) {
-                Ok(parsed) => categories.push((file, parsed)),
-                Err(e) => errors.push(e),
-            }
-        }
-        match (policy, matrix, language) {
+        let p = ok_or_push(p, &mut errors);
+        let m = ok_or_push(m, &mut errors);
+        let l = ok_or_push(l, &mut errors);
+        let lists = lists.and_then(|r| ok_or_push(r, &mut errors));
+        let categories: Vec<_> = early
+            .into_iter()
+            .chain(late)
+            .filter_map(|r| ok_or_push(r, &mut errors))
+            .collect();
+        match (p, m, l) {
             (Some(p), Some(m), Some(l)) if errors.is_empty() => Ok(ParsedRules {
-                policy: (self.policy, p),
-                matrix: (self.matrix, m),
-                language: (self.language, l),
+                policy: (policy, p),
+                matrix: (matrix, m),
+                language: (language, l),
                 lists,
                 categories,
             }),
             _ => Err(LoadErrors(errors)),
         }
     }
+}
+
+/// The value, or `None` with the error pushed to `errors`.
+fn ok_or_push<T>(result: Result<T, LoadError>, errors: &mut Vec<LoadError>) -> Option<T> {
+    result.map_err(|e| errors.push(e)).ok()
+}
+
+/// How many of the first category files hold about half the text of them and the `others`.
+fn half_of_text<'a>(
+    others: impl Iterator<Item = &'a SourceFile>,
+    categories: &'a [SourceFile],
+) -> usize {
+    let total: usize = others.chain(categories).map(|f| f.text.len()).sum();
+    let mut early = 0;
+    categories
+        .iter()
+        .take_while(|f| {
+            early += f.text.len();
+            2 * early <= total
+        })
+        .count()
+}
+
+/// Parses category files, in order.
+fn parse_categories(files: Vec<SourceFile>) -> Vec<Result<(SourceFile, CategoryFile), LoadError>> {
+    files
+        .into_iter()
+        .map(|file| parse_file::<CategoryFile>(&file).map(|parsed| (file, parsed)))
+        .collect()
 }
