@@ -23,6 +23,14 @@ impl<'a> Ticket<'a> {
             Field::Description => self.description,
         }
     }
+
+    /// The text of `field` at `start..end`, owned (empty if the span is not on its characters).
+    pub fn span(&self, field: Field, start: usize, end: usize) -> String {
+        self.field(field)
+            .get(start..end)
+            .unwrap_or_default()
+            .to_owned()
+    }
 }
 
 /// One match that took part in (or was kept out of) the decision.
@@ -134,11 +142,7 @@ impl Verdict {
                         release: e.release.map(|r| r.to_string()),
                         inside_matrix: e.inside,
                         field: e.field,
-                        text: ticket
-                            .field(e.field)
-                            .get(e.start..e.end)
-                            .unwrap_or_default()
-                            .to_owned(),
+                        text: ticket.span(e.field, e.start, e.end),
                         start: e.start,
                         end: e.end,
                         negated: e.negated,
@@ -194,11 +198,7 @@ impl<'r> EvidenceReport<'r> {
             rule: &rule.id,
             category: &rules.category(rule.category).name,
             field: e.field,
-            text: ticket
-                .field(e.field)
-                .get(e.start..e.end)
-                .unwrap_or_default()
-                .to_owned(),
+            text: ticket.span(e.field, e.start, e.end),
             start: e.start,
             end: e.end,
             negated: e.negated,
