@@ -863,3 +863,29 @@ mod any_body {
         }
     }
 }
+
+#[test]
+fn explain_adds_the_rules_an_exclusion_stopped() {
+    let service = start();
+    let rules = RuleSet::embedded().unwrap();
+    let text = "How should we configure the Tomcat HTTPS connector? Since yesterday Tomcat fails to start.";
+    let answer = service.post_json("/v1/classify?explain=true", &json!({ "description": text }));
+    assert_eq!(answer.status, 200, "{}", answer.json);
+    let expected = rules.explain(&triage::Ticket::new("", text));
+    assert_eq!(
+        answer.json,
+        serde_json::to_value(expected.report(&rules, &triage::Ticket::new("", text))).unwrap()
+    );
+    assert!(!answer.json["vetoed"].as_array().unwrap().is_empty());
+    // Without the parameter (or with explain=false) the verdict has no `vetoed` key.
+    let plain = service.post_json(
+        "/v1/classify?explain=false",
+        &json!({ "description": text }),
+    );
+    assert_eq!(plain.json, expected_report(&rules, "", text));
+    assert!(plain.json.get("vetoed").is_none());
+    // A misspelt parameter is an error, not silently ignored.
+    let typo = service.post_json("/v1/classify?explian=true", &json!({ "description": text }));
+    assert_eq!(typo.status, 400, "{}", typo.json);
+    assert!(typo.json["error"].as_str().unwrap().contains("explian"));
+}

@@ -8,8 +8,8 @@ use super::state::{LoadedRules, RulesState};
 use super::Limits;
 use crate::verdict::Report;
 use crate::Ticket;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, Query, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -182,6 +182,26 @@ fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
     }
 }
 
+/// The query of `POST /v1/classify`: `?explain=true` adds the rules an exclusion stopped (the
+/// `triage check --explain --json` key `vetoed`). An unknown parameter is an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassifyOptions {
+    #[serde(default)]
+    explain: bool,
+}
+
+/// The answer to one ticket: its verdict, explained when asked.
+fn verdict_response(loaded: &LoadedRules, request: &TicketRequest, explain: bool) -> Response {
+    if explain {
+        let ticket = request.ticket();
+        let explanation = loaded.rules.explain(&ticket);
+        json_response(StatusCode::OK, &explanation.report(&loaded.rules, &ticket))
+    } else {
+        json_response(StatusCode::OK, &report(loaded, request))
+    }
+}
+
 fn report<'r>(loaded: &'r LoadedRules, request: &TicketRequest) -> Report<'r> {
     let ticket = request.ticket();
     loaded
@@ -204,8 +224,16 @@ async fn blocking(work: impl FnOnce() -> Response + Send + 'static) -> Response 
 /// `POST /v1/classify`: one ticket in, its verdict out (the `triage check --json` schema).
 async fn classify(
     State(app): State<Arc<App>>,
+    options: Result<Query<ClassifyOptions>, QueryRejection>,
     body: Result<Json<TicketRequest>, JsonRejection>,
 ) -> Response {
+    let explain = match options {
+        Ok(Query(o)) => o.explain,
+        Err(e) => {
+            return ApiError::new(StatusCode::BAD_REQUEST, format!("query: {}", e.body_text()))
+                .into_response()
+        }
+    };
     let Json(request) = match body {
         Ok(b) => b,
         Err(e) => return ApiError::body(e, app.limits.body_bytes).into_response(),
@@ -214,13 +242,13 @@ async fn classify(
     // hand-off to the blocking pool. Long texts go there so they do not stall other requests.
     if request.len() <= app.limits.inline_bytes {
         let loaded = app.rules.peek();
-        json_response(StatusCode::OK, &report(&loaded, &request))
+        verdict_response(&loaded, &request, explain)
     } else {
         let Ok(_slot) = app.heavy.acquire().await else {
             return shutting_down();
         };
         let loaded = app.rules.current();
-        blocking(move || json_response(StatusCode::OK, &report(&loaded, &request))).await
+        blocking(move || verdict_response(&loaded, &request, explain)).await
     }
 }
 

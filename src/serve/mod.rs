@@ -2,7 +2,7 @@
 //! intake form, a helpdesk webhook, an agent's browser).
 //!
 //! Routes (see [`api`] for the error codes):
-//! - `POST /v1/classify` `{"subject": "...", "description": "..."}` → the verdict, in the schema
+//! - `POST /v1/classify[?explain=true]` `{"subject": "...", "description": "..."}` → the verdict, in the schema
 //!   of `triage check --json` ([`crate::Report`]);
 //! - `POST /v1/classify/batch` `[{...}, ...]` → an array of verdicts, in order;
 //! - `GET /healthz`, `GET /v1/rules` (the live rule set: hash, labels, categories);
