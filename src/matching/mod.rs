@@ -180,17 +180,13 @@ impl RuleSet {
             candidates,
             ..
         } = scratch;
-        let slot = |s: u32| slots[s as usize];
         let mut vetoed = Vec::new();
         for &r in touched {
             let rule = &self.rules[r as usize];
-            let positive = rule.any.is_none_or(slot)
-                && rule.all.clone().all(slot)
-                && rule
-                    .near
-                    .iter()
-                    .all(|n| slot(n.a) && slot(n.b) && near_holds(fields, candidates, r, n));
-            if fired[r as usize] || !positive || rule.is_matrix_rule() {
+            if fired[r as usize]
+                || rule.is_matrix_rule()
+                || !positive_holds(rule, r, slots, fields, candidates)
+            {
                 continue;
             }
             let mut by = Vec::new();
@@ -208,14 +204,12 @@ impl RuleSet {
                                 negatable,
                             } => {
                                 rule.none.contains(&s)
-                                    && in_fields & field.bit() != 0
-                                    && in_zones & hit.zone.bit() != 0
-                                    && !(hit.negated && negatable)
+                                    && exclusion_counts(in_fields, in_zones, negatable, field, hit)
                             }
                             _ => false,
                         });
                     if stops {
-                        push_vetoing(&mut by, scan, field, hit, RuleId(r));
+                        by.push(evidence_of(scan, field, hit, RuleId(r), true, false));
                     }
                 }
             }
@@ -224,13 +218,8 @@ impl RuleSet {
                 for (a, b) in near_pairs(fields, candidates, r, n) {
                     for c in [a, b] {
                         let scan = &fields[c.field as usize];
-                        push_vetoing(
-                            &mut by,
-                            scan,
-                            c.field,
-                            &scan.hits[c.hit as usize],
-                            RuleId(r),
-                        );
+                        let hit = &scan.hits[c.hit as usize];
+                        by.push(evidence_of(scan, c.field, hit, RuleId(r), true, false));
                     }
                 }
             }
@@ -549,10 +538,8 @@ impl RuleSet {
                             zones: in_zones,
                             negatable,
                         } => {
-                            // Exclusions obey fields, zones and negation like any pattern.
-                            let counted = in_fields & field.bit() != 0
-                                && in_zones & hit.zone.bit() != 0
-                                && !(hit.negated && negatable);
+                            let counted =
+                                exclusion_counts(in_fields, in_zones, negatable, field, hit);
                             if counted && !slots[slot as usize] {
                                 slots[slot as usize] = true;
                                 exclusions_set.push(slot);
@@ -576,13 +563,8 @@ impl RuleSet {
         for &r in touched.iter() {
             let rule = &self.rules[r as usize];
             let slot = |s: u32| slots[s as usize];
-            let fires = rule.any.is_none_or(slot)
-                && rule.all.clone().all(slot)
-                && rule.none.iter().all(|&s| !slot(s))
-                && rule
-                    .near
-                    .iter()
-                    .all(|n| slot(n.a) && slot(n.b) && near_holds(fields, candidates, r, n));
+            let fires = rule.none.iter().all(|&s| !slot(s))
+                && positive_holds(rule, r, slots, fields, candidates);
             fired[r as usize] = fires;
             if fires && !rule.none_near.is_empty() {
                 vetoable_rule[r as usize] = true;
@@ -906,17 +888,48 @@ fn near_pairs<'c>(
     })
 }
 
-fn push_vetoing(by: &mut Vec<Evidence>, scan: &FieldScan, field: Field, hit: &Hit, rule: RuleId) {
+/// Whether a rule's positive conditions (`any`, `all`, `near`) hold: it fires unless an
+/// exclusion stops it.
+fn positive_holds(
+    rule: &crate::ruleset::Rule,
+    r: u32,
+    slots: &[bool],
+    fields: &[FieldScan; 2],
+    candidates: &[Candidate],
+) -> bool {
+    let slot = |s: u32| slots[s as usize];
+    rule.any.is_none_or(slot)
+        && rule.all.clone().all(slot)
+        && rule
+            .near
+            .iter()
+            .all(|n| slot(n.a) && slot(n.b) && near_holds(fields, candidates, r, n))
+}
+
+/// Exclusions obey fields, zones and negation like any pattern.
+fn exclusion_counts(in_fields: u8, in_zones: u8, negatable: bool, field: Field, hit: &Hit) -> bool {
+    in_fields & field.bit() != 0 && in_zones & hit.zone.bit() != 0 && !(hit.negated && negatable)
+}
+
+/// The evidence of `hit`, a match in `field` for `rule`, in original-text offsets.
+fn evidence_of(
+    scan: &FieldScan,
+    field: Field,
+    hit: &Hit,
+    rule: RuleId,
+    counted: bool,
+    negated: bool,
+) -> Evidence {
     let (start, end) = scan.original(hit.start, hit.end);
-    by.push(Evidence {
+    Evidence {
         rule,
         field,
         start,
         end,
-        negated: false,
+        negated,
         zone: hit.zone,
-        counted: true,
-    });
+        counted,
+    }
 }
 
 fn push_evidence(
@@ -928,19 +941,11 @@ fn push_evidence(
     counted: bool,
     negated: bool,
 ) {
-    if verdict.evidence.len() >= MAX_EVIDENCE {
-        return;
+    if verdict.evidence.len() < MAX_EVIDENCE {
+        verdict
+            .evidence
+            .push(evidence_of(scan, field, hit, rule, counted, negated));
     }
-    let (start, end) = scan.original(hit.start, hit.end);
-    verdict.evidence.push(Evidence {
-        rule,
-        field,
-        start,
-        end,
-        negated,
-        zone: hit.zone,
-        counted,
-    });
 }
 
 #[cfg(test)]
