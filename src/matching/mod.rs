@@ -185,7 +185,7 @@ impl RuleSet {
             let rule = &self.rules[r as usize];
             if fired[r as usize]
                 || rule.is_matrix_rule()
-                || !positive_holds(rule, r, slots, fields, candidates)
+                || !conditions_hold(rule, r, slots, fields, candidates, false)
             {
                 continue;
             }
@@ -562,9 +562,7 @@ impl RuleSet {
         // Rules from patterns.
         for &r in touched.iter() {
             let rule = &self.rules[r as usize];
-            let slot = |s: u32| slots[s as usize];
-            let fires = rule.none.iter().all(|&s| !slot(s))
-                && positive_holds(rule, r, slots, fields, candidates);
+            let fires = conditions_hold(rule, r, slots, fields, candidates, true);
             fired[r as usize] = fires;
             if fires && !rule.none_near.is_empty() {
                 vetoable_rule[r as usize] = true;
@@ -888,18 +886,22 @@ fn near_pairs<'c>(
     })
 }
 
-/// Whether a rule's positive conditions (`any`, `all`, `near`) hold: it fires unless an
-/// exclusion stops it.
-fn positive_holds(
+/// Whether a rule's conditions hold: `any`, `all` and `near`, and with `with_exclusions` also
+/// no `none` slot set (checked before the costlier proximity). Without exclusions it says
+/// whether the rule would fire if nothing stopped it.
+#[inline]
+fn conditions_hold(
     rule: &crate::ruleset::Rule,
     r: u32,
     slots: &[bool],
     fields: &[FieldScan; 2],
     candidates: &[Candidate],
+    with_exclusions: bool,
 ) -> bool {
     let slot = |s: u32| slots[s as usize];
     rule.any.is_none_or(slot)
         && rule.all.clone().all(slot)
+        && (!with_exclusions || rule.none.iter().all(|&s| !slot(s)))
         && rule
             .near
             .iter()
@@ -907,6 +909,7 @@ fn positive_holds(
 }
 
 /// Exclusions obey fields, zones and negation like any pattern.
+#[inline]
 fn exclusion_counts(in_fields: u8, in_zones: u8, negatable: bool, field: Field, hit: &Hit) -> bool {
     in_fields & field.bit() != 0 && in_zones & hit.zone.bit() != 0 && !(hit.negated && negatable)
 }
