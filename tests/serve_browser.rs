@@ -321,6 +321,22 @@ async fn drive(client: &Client, base: &str, screenshot: &Path) -> Result<(), Fai
         "negated after astral characters {negated:?}"
     );
 
+    // A rule an exclusion stopped is listed, and the words that stopped it are highlighted.
+    let stopped = "How should we configure the Tomcat HTTPS connector? Since yesterday Tomcat fails to start.";
+    paste(client, "", stopped).await?;
+    client.find(Locator::Id("run")).await?.click().await?;
+    wait_for_verdict(client, stopped).await?;
+    let vetoed = text_of(client, "vetoed").await?;
+    check!(
+        vetoed.contains("basic-admin.install-configure-howto"),
+        "stopped rules {vetoed:?}"
+    );
+    let stoppers = texts(client, "#text-description mark.ev-stopper").await?;
+    check!(
+        stoppers.iter().any(|t| t == "Since yesterday"),
+        "stopping words {stoppers:?}"
+    );
+
     // A case that looks like markup stays text.
     let markup = "<img src=x onerror=alert(1)> <b>nginx</b> returns 502";
     paste(client, "", markup).await?;

@@ -65,15 +65,17 @@ function byteToUtf16(text) {
 
 /** How an evidence entry is shown, most telling first. */
 function kind(ev) {
+  if (ev.stops) return 'stopper';
   if (ev.counted) return 'fire';
   if (ev.negated) return 'negated';
   if (ev.zone === 'quote' || ev.zone === 'signature' || ev.zone === 'disclaimer') return 'boilerplate';
   return 'ignored';
 }
-const RANK = { fire: 0, negated: 1, boilerplate: 2, ignored: 3 };
+const RANK = { fire: 0, negated: 1, stopper: 2, boilerplate: 3, ignored: 4 };
 const WHY = {
   fire: 'fires',
   negated: 'negated',
+  stopper: 'stopped by these words (an exclusion)',
   boilerplate: 'not counted',
   ignored: 'not counted',
 };
@@ -113,10 +115,11 @@ function renderText(target, text, evidence) {
       target.append(document.createTextNode(piece));
       continue;
     }
-    const best = covering
-      .map((s) => kind(s.ev))
-      .sort((x, y) => RANK[x] - RANK[y])[0];
-    const mark = el('mark', `ev ev-${best}`, piece);
+    const kinds = covering.map((s) => kind(s.ev)).sort((x, y) => RANK[x] - RANK[y]);
+    const best = kinds[0];
+    // Words that stopped a rule keep that mark (an outline) under whatever else they show.
+    const stops = best !== 'stopper' && kinds.includes('stopper') ? ' ev-stopper' : '';
+    const mark = el('mark', `ev ev-${best}${stops}`, piece);
     const rules = [...new Set(covering.map((s) => describe(s.ev)))];
     mark.title = rules.join('\n');
     mark.dataset.rules = [...new Set(covering.map((s) => s.ev.rule))].join(' ');
@@ -167,11 +170,23 @@ function render(verdict, ticket) {
   for (const id of verdict.rules) rules.append(chip(id, 'rule'));
   if (verdict.rules.length === 0) rules.append(none('none'));
 
+  // Rules whose patterns matched but an exclusion stopped: the maintainer's "why not?".
+  const vetoed = $('vetoed');
+  vetoed.replaceChildren();
+  const stoppers = [];
+  for (const v of verdict.vetoed || []) {
+    const c = chip(v.rule, 'rule stopped');
+    c.title = `stopped by: ${[...new Set(v.by.map((ev) => ev.text))].join(', ')}`;
+    vetoed.append(c);
+    for (const ev of v.by) stoppers.push({ ...ev, stops: true });
+  }
+  if (vetoed.childElementCount === 0) vetoed.append(none('none'));
+
   for (const field of ['subject', 'description']) {
     renderText(
       $(`text-${field}`),
       ticket[field],
-      verdict.evidence.filter((ev) => ev.field === field),
+      verdict.evidence.concat(stoppers).filter((ev) => ev.field === field),
     );
   }
   $('result').hidden = false;
@@ -194,7 +209,7 @@ async function classify() {
     // The rule set may have been reloaded since the page was opened: refresh its colours and
     // header along with the verdict.
     const [response] = await Promise.all([
-      fetch('/v1/classify', {
+      fetch('/v1/classify?explain=true', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(ticket),
