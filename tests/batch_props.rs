@@ -277,10 +277,11 @@ struct Negation {
     /// The same clause without the negation: it must fire the category, or the pair proves
     /// nothing.
     plain: &'static str,
-    /// The clause's entities with no problem stated ("The VM is up."), or nothing when the
-    /// entity is itself the category's trigger. A ticket may rightly fire the category once the
-    /// clause names what it is about ("I can't connect" + "the VM"); the properties only hold
-    /// the negation to what this neutral mention does.
+    /// The clause's entities with no problem stated, in as many words ("The VM is the one named
+    /// above."); none when the entity is itself the category's trigger. A ticket may rightly
+    /// fire the category once the clause names what it is about ("I can't connect" + "the VM"),
+    /// or once the clause makes a line long enough to be the customer writing again after a
+    /// sign-off; the properties only hold the negation to what this neutral clause does.
     neutral: &'static str,
 }
 
@@ -289,85 +290,85 @@ const NEGATIONS: &[Negation] = &[
         category: "security",
         negated: "This is not a security incident.",
         plain: "This is a security incident.",
-        neutral: "",
+        neutral: "This is what we see here.",
     },
     Negation {
         category: "security",
         negated: "There is no sign of malware.",
         plain: "There is malware.",
-        neutral: "",
+        neutral: "There is nothing more to add.",
     },
     Negation {
         category: "security",
         negated: "There is no sign of a rootkit.",
         plain: "We found a rootkit.",
-        neutral: "",
+        neutral: "There is nothing more to add here.",
     },
     Negation {
         category: "app-development",
         negated: "We are not asking for help with code.",
         plain: "We are asking for help with code.",
-        neutral: "",
+        neutral: "We are writing again with the same details.",
     },
     Negation {
         category: "design-guidance",
         negated: "We are not asking for a design review.",
         plain: "We are asking for a design review.",
-        neutral: "",
+        neutral: "We are writing again with the same details.",
     },
     Negation {
         category: "basic-admin",
         negated: "We are not asking how to add a user.",
         plain: "We are asking how to add a user.",
-        neutral: "",
+        neutral: "We are writing again with all the same details.",
     },
     Negation {
         category: "custom-kernel",
         negated: "This is not a custom kernel.",
         plain: "This is a custom kernel.",
-        neutral: "",
+        neutral: "This is what we see here.",
     },
     Negation {
         category: "custom-image",
         negated: "This is not about our FortiGate appliance.",
         plain: "This is about our FortiGate appliance.",
-        neutral: "",
+        neutral: "This is all we can say here.",
     },
     Negation {
         category: "supported-oss",
         negated: "Tomcat is not the problem.",
         plain: "Tomcat is the problem.",
-        neutral: "We run Tomcat.",
+        neutral: "Tomcat is the web server.",
     },
     Negation {
         category: "supported-oss",
         negated: "There is no Tomcat error.",
         plain: "There is a Tomcat error.",
-        neutral: "We run Tomcat.",
+        neutral: "There is a Tomcat server.",
     },
     Negation {
         category: "unsupported-oss",
         negated: "MongoDB is not the problem.",
         plain: "MongoDB is the problem.",
-        neutral: "",
+        neutral: "That is all for now.",
     },
     Negation {
         category: "unendorsed-distro",
         negated: "This is not CentOS 7.",
         plain: "This is CentOS 7.",
-        neutral: "",
+        neutral: "That is all for now.",
     },
     Negation {
         category: "guest-tuning",
         negated: "We are not asking for sysctl tuning advice.",
         plain: "We are asking for sysctl tuning advice.",
-        neutral: "",
+        neutral: "We are writing again with the same details.",
     },
     Negation {
         category: "platform",
         negated: "The VM is not stuck at boot.",
         plain: "The VM is stuck at boot.",
-        neutral: "The VM is up.",
+        neutral: "The VM is the one named above.",
     },
 ];
 
