@@ -1017,8 +1017,10 @@ fn compile_rules(
         // Most distributions share the default release syntax: build each syntax once.
         let compiled = match release_cache.get(release_src) {
             Some(pair) => Ok(pair),
+            // Between the name and the release: separators, a word such as "version", or the
+            // next line of /etc/os-release (`NAME="SLES"` then `VERSION="15-SP4"`).
             None => build_regex(&format!(
-                r"^[ _/:]*(?:(?:v|version|release|rel)[ _]*)?(?:{release_src})"
+                r#"^[ _/:"]*(?:(?:v|version|release|rel)[ _]*|version(?:_id)?[ _]*=[ _]*"?)?(?:{release_src})"#
             ))
             .and_then(|r| build_regex(&format!("^(?:{release_src})$")).map(|full| (r, full)))
             .map(|pair| &*release_cache.entry(release_src.to_owned()).or_insert(pair)),

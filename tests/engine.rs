@@ -456,6 +456,29 @@ fn entities_are_checked_against_the_matrix() {
 }
 
 #[test]
+fn os_release_output_gives_the_release() {
+    let r = common::mini();
+    let pasted = |name: &str, version: &str| {
+        classify(
+            &r,
+            "",
+            &format!(
+                "Serial console broken. cat /etc/os-release\nNAME=\"{name}\"\n{version}\nID=\"x\""
+            ),
+        )
+    };
+    let outside = pasted("SLES", "VERSION=\"15-SP4\"");
+    assert_eq!(outside.category_name(&r), Some("distro"), "{outside:?}");
+    assert_eq!(
+        pasted("Ubuntu", "VERSION=\"18.04.6 LTS (Bionic Beaver)\"").category_name(&r),
+        Some("distro")
+    );
+    let inside = pasted("Ubuntu", "VERSION_ID=\"22.04\"");
+    assert_eq!(inside.category_name(&r), Some("platform"));
+    assert!(inside.entities.iter().all(|e| e.inside) && !inside.entities.is_empty());
+}
+
+#[test]
 fn yields_to_sets_a_category_aside() {
     let r = common::mini();
     let v = classify(&r, "", "Tomcat fails to start on CentOS 7");
