@@ -775,15 +775,29 @@ fn concurrent_batches_all_answer() {
 #[cfg(unix)]
 #[test]
 fn a_stalled_client_does_not_hold_the_shutdown() {
-    use std::io::Write;
+    use std::io::{Read, Write};
     let mut serve = Process::start(&[]);
     let mut stalled = std::net::TcpStream::connect(serve.addr).unwrap();
+    // `Expect: 100-continue` makes the server say when the handler starts reading the body: only
+    // then is the request surely in flight (a connection whose request was not read yet is idle,
+    // and a graceful shutdown rightly closes it at once).
     stalled
         .write_all(
             b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-              Content-Length: 100\r\n\r\n{\"descr",
+              Content-Length: 100\r\nExpect: 100-continue\r\n\r\n",
         )
         .unwrap();
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut interim = [0u8; 25];
+    stalled.read_exact(&mut interim).unwrap();
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100 Continue"),
+        "{:?}",
+        String::from_utf8_lossy(&interim)
+    );
+    stalled.write_all(b"{\"descr").unwrap();
     assert_eq!(serve.get("/healthz")["status"], "ok");
     let started = Instant::now();
     serve.signal("TERM");
