@@ -1408,8 +1408,7 @@ fn compile_zones(decl: &ZonesDecl, file: &SourceFile) -> CompiledZones {
         errors: Vec::new(),
         file,
     };
-    let mut sources = Vec::new();
-    let mut markers = Vec::new();
+    let mut kinds: [Option<Regex>; 5] = Default::default();
     for (list, marker) in [
         (&decl.quote_prefix, Marker::QuotePrefix),
         (&decl.quote_header, Marker::QuoteHeader),
@@ -1417,45 +1416,44 @@ fn compile_zones(decl: &ZonesDecl, file: &SourceFile) -> CompiledZones {
         (&decl.disclaimer, Marker::Disclaimer),
         (&decl.log_line, Marker::LogLine),
     ] {
+        // The kind's regexes, each checked on its own (so an error names its line), and its
+        // literals as one alternative where the first of them stands: the line shape around a
+        // literal is written once, not once per literal.
+        let mut members: Vec<(String, usize)> = Vec::new();
+        let mut literals: Vec<String> = Vec::new();
+        let mut literals_at = None;
         for p in list {
             let raw = p.get_ref();
-            let source = if let Some(re) = raw.strip_prefix("re:") {
-                re.to_owned()
-            } else {
-                let lit = regex::escape(raw.trim());
-                if lit.is_empty() {
-                    cx.err(p, LoadErrorKind::EmptyPattern);
-                    continue;
+            if let Some(re) = raw.strip_prefix("re:") {
+                match check_regex(re) {
+                    Ok(()) => members.push((re.to_owned(), p.span().start)),
+                    Err(kind) => cx.err(p, kind),
                 }
-                match marker {
-                    Marker::QuotePrefix | Marker::QuoteHeader => format!(r"^\s*{lit}"),
-                    // The line is the sign-off alone, perhaps with a name after it.
-                    // The sign-off alone, or followed by `,` `/` `|` or `-` and a few words (a
-                    // name, the same sign-off in another language).
-                    Marker::Signature => {
-                        format!(
-                            r"^\s*{lit}(?:\s*[,.!:;-]*|\s*[,/|-]\s*\S+(?:\s+\S+){{0,3}}\s*[.!]?)\s*$"
-                        )
-                    }
-                    Marker::Disclaimer | Marker::LogLine => lit,
-                }
-            };
-            if let Err(kind) = check_regex(&source) {
-                cx.err(p, kind);
                 continue;
             }
-            sources.push((source, p.span().start));
-            markers.push(marker);
+            let lit = regex::escape(raw.trim());
+            if lit.is_empty() {
+                cx.err(p, LoadErrorKind::EmptyPattern);
+                continue;
+            }
+            if literals_at.is_none() {
+                literals_at = Some(members.len());
+                members.push((String::new(), p.span().start));
+            }
+            literals.push(lit);
         }
-    }
-    let mut kinds: [Option<Regex>; 5] = Default::default();
-    for (slot, kind) in kinds.iter_mut().enumerate() {
-        let members: Vec<&(String, usize)> = sources
-            .iter()
-            .zip(&markers)
-            .filter(|(_, m)| **m as usize == slot)
-            .map(|(member, _)| member)
-            .collect();
+        if let Some(at) = literals_at {
+            let any = literals.join("|");
+            members[at].0 = match marker {
+                Marker::QuotePrefix | Marker::QuoteHeader => format!(r"^\s*(?:{any})"),
+                // The sign-off alone, or followed by `,` `/` `|` or `-` and a few words (a
+                // name, the same sign-off in another language).
+                Marker::Signature => format!(
+                    r"^\s*(?:{any})(?:\s*[,.!:;-]*|\s*[,/|-]\s*\S+(?:\s+\S+){{0,3}}\s*[.!]?)\s*$"
+                ),
+                Marker::Disclaimer | Marker::LogLine => any,
+            };
+        }
         if members.is_empty() {
             continue;
         }
@@ -1463,9 +1461,10 @@ fn compile_zones(decl: &ZonesDecl, file: &SourceFile) -> CompiledZones {
             .iter()
             .map(|(src, _)| format!("(?:{src})"))
             .collect();
-        // Each alternative passed `check_regex`; the alternation only fails past the size limit.
+        // Each regex passed `check_regex` and literals are escaped; the alternation only fails
+        // past the size limit.
         match build_regex(&alternatives.join("|")) {
-            Ok(regex) => *kind = Some(regex),
+            Ok(regex) => kinds[marker as usize] = Some(regex),
             Err(e) => {
                 let file = cx.file;
                 let error = combined_too_big(
