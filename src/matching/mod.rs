@@ -10,7 +10,7 @@ use crate::compile::release_from;
 use crate::decision::decide;
 use crate::ruleset::{Cue, Field, Owner, Release, RuleId, RuleSet, Zone};
 use crate::verdict::{Entity, Evidence, Explanation, Ticket, Verdict, Vetoed};
-use negation::{drop_pseudo_covered, is_negated, CueHit, Layout};
+use negation::{drop_pseudo_covered, CueHit, Layout, NegationScopes};
 use normalize::{word_at, word_before, Normalized};
 use std::cell::RefCell;
 use zones::{zone_at, ZoneSpan};
@@ -36,6 +36,8 @@ pub(crate) struct FieldScan {
     pub norm: Normalized,
     pub layout: Layout,
     pub cues: Vec<CueHit>,
+    /// Where this field's negation cues reach.
+    pub scopes: NegationScopes,
     pub hits: Vec<Hit>,
     pub zones: Vec<ZoneSpan>,
     /// Regexes to run over this whole field (indices into `RuleSet::regexes`).
@@ -446,16 +448,11 @@ impl RuleSet {
             .any(|c| matches!(c.cue, Cue::Forward | Cue::Backward));
         if negating {
             scan.layout.index_cues(&mut scan.cues);
+            scan.scopes
+                .build(&scan.layout, &scan.cues, self.negation_window);
         }
         for hit in &mut scan.hits {
-            hit.negated = negating
-                && is_negated(
-                    &scan.layout,
-                    &scan.cues,
-                    self.negation_window,
-                    hit.start,
-                    hit.end,
-                );
+            hit.negated = negating && scan.scopes.negates(hit.start, hit.end);
             if !scan.zones.is_empty() {
                 hit.zone = zone_at(&scan.zones, scan.norm.map[hit.start as usize]);
             }
