@@ -3,12 +3,12 @@
 //! and release parsers) happens here, once.
 
 use crate::error::{LoadError, LoadErrorKind, LoadErrors};
+use crate::matching::literals::LiteralMatcher;
 use crate::matching::normalize::{joins_word, normalize};
 use crate::matching::zones::{InlineZone, Marker, ZoneDetector};
 use crate::rules::source::{NegationDecl, Text, ZonesDecl};
 use crate::rules::{ParsedRules, SourceFile};
 use crate::ruleset::*;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::bytes::{Regex, RegexBuilder, RegexSetBuilder};
 use std::collections::{hash_map::Entry, HashMap};
 
@@ -1162,7 +1162,11 @@ fn compile_rules(
     // The automaton needs only the literals' texts: it builds on a second thread while this one
     // finishes the listeners.
     let literals = std::thread::scope(|scope| {
-        let literals = scope.spawn(|| literal_automaton(&table.literal_texts));
+        let literals = scope.spawn(|| {
+            (!table.literal_texts.is_empty())
+                .then(|| LiteralMatcher::build(&table.literal_texts, &table.literal_patterns))
+                .transpose()
+        });
         share_exclusions(
             &mut rules,
             &mut table.patterns,
@@ -1200,7 +1204,6 @@ fn compile_rules(
         distros,
         patterns: table.patterns,
         literals,
-        literal_patterns: table.literal_patterns,
         regex_set,
         regexes: table.regexes,
         regex_patterns: table.regex_patterns,
@@ -1212,18 +1215,6 @@ fn compile_rules(
         slot_count: slot_count as usize,
         fingerprint,
     })
-}
-
-/// One Aho-Corasick automaton for every literal (`None` when there are none).
-fn literal_automaton(texts: &[String]) -> Result<Option<AhoCorasick>, aho_corasick::BuildError> {
-    if texts.is_empty() {
-        return Ok(None);
-    }
-    AhoCorasick::builder()
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::ContiguousNFA))
-        .build(texts)
-        .map(Some)
 }
 
 /// Orders each pattern's listeners: those that steer the scan first, then those that evaluate

@@ -2,6 +2,7 @@
 //! (one Aho-Corasick pass) and regex (one `RegexSet` pass), mark negated and zoned matches,
 //! extract distribution mentions, then evaluate the rules those matches touch.
 
+pub mod literals;
 pub mod negation;
 pub mod normalize;
 pub mod zones;
@@ -332,16 +333,14 @@ impl RuleSet {
                 });
             }
         };
-        if let Some(ac) = &self.literals {
-            for m in ac.find_overlapping_iter(norm) {
-                let pattern = self.literal_patterns[m.pattern().as_usize()];
+        if let Some(literals) = &self.literals {
+            literals.for_each_match(norm.as_bytes(), |pattern, s, e| {
                 let p = &self.patterns[pattern as usize];
-                let (s, e) = (m.start(), m.end());
                 if p.need_left && word_before(norm, s) {
-                    continue;
+                    return;
                 }
                 if p.need_right && word_at(norm, e) {
-                    continue;
+                    return;
                 }
                 // A resource name goes on with `-` or `_` (a dash reads as a space once
                 // normalised, so ask the original text, and only then work out the span).
@@ -353,11 +352,11 @@ impl RuleSet {
                     )
                     && names_a_resource(text.get(scan.norm.original_span(s, e).1..).unwrap_or(""))
                 {
-                    continue;
+                    return;
                 }
                 if p.digits_after {
                     if norm[e..].chars().next().is_some_and(char::is_alphabetic) {
-                        continue;
+                        return;
                     }
                     // `centos-web-01`, `kali_vm`, `app-deb-14`: a host or resource name, not the
                     // system.
@@ -366,13 +365,13 @@ impl RuleSet {
                     if matches!(after.next(), Some('-' | '_'))
                         && after.next().is_some_and(char::is_alphabetic)
                     {
-                        continue;
+                        return;
                     }
                     let mut before = text.get(..orig_start).unwrap_or_default().chars().rev();
                     if matches!(before.next(), Some('-' | '_'))
                         && before.next().is_some_and(char::is_alphanumeric)
                     {
-                        continue;
+                        return;
                     }
                 }
                 push(
@@ -385,7 +384,7 @@ impl RuleSet {
                     &mut scan.anchored_runs,
                     &mut scan.zone_guards,
                 );
-            }
+            });
         }
         // Regexes run only where their guard literal was seen, or where the set of unguarded
         // regexes says they match.
