@@ -24,8 +24,12 @@ impl LiteralMatcher {
     pub fn build(texts: &[String], patterns: &[u32]) -> Result<LiteralMatcher, BuildError> {
         debug_assert_eq!(texts.len(), patterns.len());
         debug_assert!(texts.iter().all(|t| !t.is_empty()));
+        // Dense transitions down to depth 4 (the crate's default is 3): the search spends its
+        // time in shallow states. On the default rules this costs 3 MB more and 2% more build
+        // instructions (on the loader's second thread), and saves 2% of a ticket's instructions.
         let nfa = NFA::builder()
             .match_kind(MatchKind::Standard)
+            .dense_depth(4)
             .build(texts)?;
         Ok(LiteralMatcher {
             nfa,
