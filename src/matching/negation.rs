@@ -53,23 +53,29 @@ impl Layout {
         self.words.clear();
         self.breaks.clear();
         let bytes = text.as_bytes();
-        let mut prev_word = false;
-        for (i, &b) in bytes.iter().enumerate() {
-            let class = BYTE_CLASS[b as usize];
-            let word = class == WORD;
-            if word && !prev_word {
-                self.words.push(i as u32);
+        let class = |i: usize| BYTE_CLASS[bytes[i] as usize];
+        let mut i = 0;
+        while i < bytes.len() {
+            match class(i) {
+                WORD => {
+                    self.words.push(i as u32);
+                    i += 1;
+                    while i < bytes.len() && class(i) == WORD {
+                        i += 1;
+                    }
+                    continue;
+                }
+                BREAK => self.breaks.push(i as u32),
+                STOP if matches!(
+                    bytes.get(i + 1),
+                    None | Some(b' ' | b'\n' | b'"' | b'\'' | b')')
+                ) =>
+                {
+                    self.breaks.push(i as u32)
+                }
+                _ => {}
             }
-            prev_word = word;
-            let is_break = class == BREAK
-                || class == STOP
-                    && matches!(
-                        bytes.get(i + 1),
-                        None | Some(b' ' | b'\n' | b'"' | b'\'' | b')')
-                    );
-            if is_break {
-                self.breaks.push(i as u32);
-            }
+            i += 1;
         }
     }
 
