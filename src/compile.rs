@@ -3,12 +3,12 @@
 //! and release parsers) happens here, once.
 
 use crate::error::{LoadError, LoadErrorKind, LoadErrors};
+use crate::matching::literals::LiteralMatcher;
 use crate::matching::normalize::{joins_word, normalize};
 use crate::matching::zones::{InlineZone, Marker, ZoneDetector};
 use crate::rules::source::{NegationDecl, Text, ZonesDecl};
 use crate::rules::{ParsedRules, SourceFile};
 use crate::ruleset::*;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::bytes::{Regex, RegexBuilder, RegexSetBuilder};
 use std::collections::{hash_map::Entry, HashMap};
 
@@ -497,8 +497,8 @@ fn shortest(guards: &[String]) -> usize {
 
 /// Literals one of which every match of `source` holds, lower-cased as in normalised text:
 /// its prefixes (`true`: the regex can then run anchored where one was seen) or else its
-/// suffixes. `None` when there is no short list of usable literals; such a regex runs on every
-/// ticket.
+/// suffixes or literals from inside it. `None` when there is no short list of usable literals;
+/// such a regex runs on every ticket.
 fn guard_literals(hir: &regex_syntax::hir::Hir) -> Option<(Vec<String>, bool)> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let extract = |kind: ExtractKind| -> Option<Vec<String>> {
@@ -521,14 +521,7 @@ fn guard_literals(hir: &regex_syntax::hir::Hir) -> Option<(Vec<String>, bool)> {
         })?;
         let mut guards: Vec<String> = Vec::new();
         for lit in seq.literals()? {
-            let text = std::str::from_utf8(lit.as_bytes()).ok()?.to_lowercase();
-            // Too short to filter anything, or changed by normalisation (so never seen as is).
-            let plain = text
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && b != b'-' || b == b' ');
-            if text.trim().len() < 2 || !plain || text.contains("  ") {
-                return None;
-            }
+            let text = rule_guard(lit.as_bytes())?;
             if !guards.contains(&text) {
                 guards.push(text);
             }
@@ -538,7 +531,7 @@ fn guard_literals(hir: &regex_syntax::hir::Hir) -> Option<(Vec<String>, bool)> {
     // The more selective set wins: short guards, or many of them (`sta`, `htt`, `get`… of
     // `status|http|get…`), are seen in most tickets, so longer or fewer suffixes (`500`…`504`)
     // are worth losing the anchored start for.
-    match (extract(ExtractKind::Prefix), extract(ExtractKind::Suffix)) {
+    let chosen = match (extract(ExtractKind::Prefix), extract(ExtractKind::Suffix)) {
         (Some(prefix), Some(suffix))
             if (shortest(&suffix), prefix.len()) > (shortest(&prefix), suffix.len()) =>
         {
@@ -546,16 +539,59 @@ fn guard_literals(hir: &regex_syntax::hir::Hir) -> Option<(Vec<String>, bool)> {
         }
         (Some(prefix), _) => Some((prefix, true)),
         (None, suffix) => suffix.map(|g| (g, false)),
+    };
+    // Guards that only say the regex must run over the field may as well come from inside it,
+    // when those are more selective: `\(\) (?:returns?|gives|…)` holds `() return`, `() give`…
+    // where its suffixes are word endings seen in most tickets (`rns`, `ves`…). Looking inside
+    // costs load time, so only suffixes that short are looked past.
+    match chosen {
+        Some((suffix, false)) if shortest(&suffix) < SELECTIVE_GUARD_LEN => {
+            match inner_literals(hir, rule_guard) {
+                Some(inner)
+                    if (shortest(&inner), suffix.len()) > (shortest(&suffix), inner.len()) =>
+                {
+                    Some((inner, false))
+                }
+                _ => Some((suffix, false)),
+            }
+        }
+        other => other,
     }
+}
+
+/// Guards this long are rare enough in tickets that looking for better ones does not pay.
+const SELECTIVE_GUARD_LEN: usize = 5;
+
+/// A literal of a rule regex as a guard: lower-cased as in normalised text, which rule regexes
+/// run on. `None` when it is too short to filter anything, or when normalisation changes it
+/// (a dash, a line break, a double space): never seen as is, it could not guard.
+fn rule_guard(literal: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(literal).ok()?.to_lowercase();
+    let plain = text
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'-' || b == b' ');
+    (text.trim().len() >= 2 && plain && !text.contains("  ")).then_some(text)
+}
+
+/// A literal of a zone regex as a guard: zone regexes run on the original text, guards are
+/// seen in normalised text, so the literal is normalised (`->` is ` >` there) and trimmed.
+fn zone_guard(literal: &[u8]) -> Option<String> {
+    let text = normalize(std::str::from_utf8(literal).ok()?);
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
 }
 
 /// Literals of normalised text one of which the normalised text of every match of `source`
 /// holds somewhere: the prefixes of a tail of its top-level sequence (the tail whose shortest
-/// literal is longest), normalised (`->` is ` >` there) and trimmed: `\S*wordpress.org\S*` →
-/// `wordpres`, `\b\w+\.(?:com|org)/` → `.com/`, `.org/`. `None` when there is no short list.
-/// (A combining accent right after a guard composes with its last letter in normalised text,
-/// hiding it: the zone is then missed, in a text no one types.)
-fn inner_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
+/// literal is longest), each read as a guard by `guard` (`None`: that tail has no usable list):
+/// `\S*wordpress.org\S*` → `wordpres`, `\b\w+\.(?:com|org)/` → `.com/`, `.org/`. `None` when
+/// there is no short list. (For zones: a combining accent right after a guard composes with
+/// its last letter in normalised text, hiding it: the zone is then missed, in a text no one
+/// types.)
+fn inner_literals(
+    hir: &regex_syntax::hir::Hir,
+    guard: fn(&[u8]) -> Option<String>,
+) -> Option<Vec<String>> {
     use regex_syntax::hir::{literal::Extractor, Hir, HirKind};
     let items = match hir.kind() {
         HirKind::Concat(items) => items.clone(),
@@ -572,13 +608,9 @@ fn inner_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
             let literals = seq.literals()?;
             let mut guards: Vec<String> = Vec::new();
             for lit in literals {
-                let text = normalize(std::str::from_utf8(lit.as_bytes()).ok()?);
-                let text = text.trim();
-                if text.is_empty() {
-                    return None;
-                }
-                if !guards.iter().any(|g| g == text) {
-                    guards.push(text.to_owned());
+                let text = guard(lit.as_bytes())?;
+                if !guards.contains(&text) {
+                    guards.push(text);
                 }
             }
             (guards.len() <= 16).then_some(guards)
@@ -1164,7 +1196,11 @@ fn compile_rules(
     // The automaton needs only the literals' texts: it builds on a second thread while this one
     // finishes the listeners.
     let literals = std::thread::scope(|scope| {
-        let literals = scope.spawn(|| literal_automaton(&table.literal_texts));
+        let literals = scope.spawn(|| {
+            (!table.literal_texts.is_empty())
+                .then(|| LiteralMatcher::build(&table.literal_texts, &table.literal_patterns))
+                .transpose()
+        });
         share_exclusions(
             &mut rules,
             &mut table.patterns,
@@ -1202,7 +1238,6 @@ fn compile_rules(
         distros,
         patterns: table.patterns,
         literals,
-        literal_patterns: table.literal_patterns,
         regex_set,
         regexes: table.regexes,
         regex_patterns: table.regex_patterns,
@@ -1214,18 +1249,6 @@ fn compile_rules(
         slot_count: slot_count as usize,
         fingerprint,
     })
-}
-
-/// One Aho-Corasick automaton for every literal (`None` when there are none).
-fn literal_automaton(texts: &[String]) -> Result<Option<AhoCorasick>, aho_corasick::BuildError> {
-    if texts.is_empty() {
-        return Ok(None);
-    }
-    AhoCorasick::builder()
-        .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::ContiguousNFA))
-        .build(texts)
-        .map(Some)
 }
 
 /// Orders each pattern's listeners: those that steer the scan first, then those that evaluate
@@ -1521,7 +1544,7 @@ fn inline_zone_regex(patterns: &[Text], cx: &mut Ctx<'_>) -> Option<(Regex, Opti
                 continue;
             }
         };
-        match (&mut guards, inner_literals(&hir)) {
+        match (&mut guards, inner_literals(&hir, zone_guard)) {
             (Some(all), Some(these)) => all.extend(these),
             _ => guards = None,
         }
@@ -1591,6 +1614,24 @@ mod tests {
         assert_eq!(errors.len(), 10);
         assert!(errors.iter().all(|g| g.ends_with(" errors")));
         assert_eq!(guards(r"a.*"), None, "too short");
+    }
+
+    #[test]
+    fn regex_guards_come_from_inside_when_its_ends_are_common() {
+        let guards = |source: &str| guard_literals(&parse_regex(source).unwrap());
+        // Suffixes would be word endings (`rns`, `ves`) seen in most tickets.
+        let (call, anchored) = guards(r"\b[a-z_]\w*\(\) (?:returns|gives)\b").unwrap();
+        assert!(!anchored);
+        assert!(call.iter().all(|g| g.len() >= 8), "{call:?}");
+        for text in ["x() returns", "run() gives"] {
+            assert!(call.iter().any(|g| text.contains(g.as_str())), "{text}");
+        }
+        // A literal with a line break reads otherwise in normalised text: not a guard.
+        assert_eq!(
+            guards(r"\d+ (?:x\ny|y\nz)"),
+            None,
+            "no usable prefix, suffix or inner literal"
+        );
     }
 
     #[test]

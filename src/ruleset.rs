@@ -3,8 +3,8 @@
 //! regexes, the zone detector and the support matrix.
 
 use crate::error::Location;
+use crate::matching::literals::LiteralMatcher;
 use crate::matching::zones::ZoneDetector;
-use aho_corasick::AhoCorasick;
 use regex::bytes::{Regex, RegexSet};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -349,8 +349,7 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub distros: Vec<Distro>,
     pub(crate) patterns: Vec<Pattern>,
-    pub(crate) literals: Option<AhoCorasick>,
-    pub(crate) literal_patterns: Vec<u32>,
+    pub(crate) literals: Option<LiteralMatcher>,
     /// Regexes with no literal guard, matched together; entries index `regexes`.
     pub(crate) regex_set: RegexSet,
     pub(crate) unguarded: Vec<u32>,

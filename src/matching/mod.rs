@@ -2,6 +2,7 @@
 //! (one Aho-Corasick pass) and regex (one `RegexSet` pass), mark negated and zoned matches,
 //! extract distribution mentions, then evaluate the rules those matches touch.
 
+pub mod literals;
 pub mod negation;
 pub mod normalize;
 pub mod zones;
@@ -10,7 +11,7 @@ use crate::compile::release_from;
 use crate::decision::decide;
 use crate::ruleset::{Cue, Field, Owner, Release, RuleId, RuleSet, Zone};
 use crate::verdict::{Entity, Evidence, Explanation, Ticket, Verdict, Vetoed};
-use negation::{drop_pseudo_covered, is_negated, CueHit, Layout};
+use negation::{drop_pseudo_covered, CueHit, Layout, NegationScopes};
 use normalize::{word_at, word_before, Normalized};
 use std::cell::RefCell;
 use zones::{zone_at, ZoneSpan};
@@ -36,6 +37,8 @@ pub(crate) struct FieldScan {
     pub norm: Normalized,
     pub layout: Layout,
     pub cues: Vec<CueHit>,
+    /// Where this field's negation cues reach.
+    pub scopes: NegationScopes,
     pub hits: Vec<Hit>,
     pub zones: Vec<ZoneSpan>,
     /// Regexes to run over this whole field (indices into `RuleSet::regexes`).
@@ -330,16 +333,14 @@ impl RuleSet {
                 });
             }
         };
-        if let Some(ac) = &self.literals {
-            for m in ac.find_overlapping_iter(norm) {
-                let pattern = self.literal_patterns[m.pattern().as_usize()];
+        if let Some(literals) = &self.literals {
+            literals.for_each_match(norm.as_bytes(), |pattern, s, e| {
                 let p = &self.patterns[pattern as usize];
-                let (s, e) = (m.start(), m.end());
                 if p.need_left && word_before(norm, s) {
-                    continue;
+                    return;
                 }
                 if p.need_right && word_at(norm, e) {
-                    continue;
+                    return;
                 }
                 // A resource name goes on with `-` or `_` (a dash reads as a space once
                 // normalised, so ask the original text, and only then work out the span).
@@ -351,11 +352,11 @@ impl RuleSet {
                     )
                     && names_a_resource(text.get(scan.norm.original_span(s, e).1..).unwrap_or(""))
                 {
-                    continue;
+                    return;
                 }
                 if p.digits_after {
                     if norm[e..].chars().next().is_some_and(char::is_alphabetic) {
-                        continue;
+                        return;
                     }
                     // `centos-web-01`, `kali_vm`, `app-deb-14`: a host or resource name, not the
                     // system.
@@ -364,13 +365,13 @@ impl RuleSet {
                     if matches!(after.next(), Some('-' | '_'))
                         && after.next().is_some_and(char::is_alphabetic)
                     {
-                        continue;
+                        return;
                     }
                     let mut before = text.get(..orig_start).unwrap_or_default().chars().rev();
                     if matches!(before.next(), Some('-' | '_'))
                         && before.next().is_some_and(char::is_alphanumeric)
                     {
-                        continue;
+                        return;
                     }
                 }
                 push(
@@ -383,7 +384,7 @@ impl RuleSet {
                     &mut scan.anchored_runs,
                     &mut scan.zone_guards,
                 );
-            }
+            });
         }
         // Regexes run only where their guard literal was seen, or where the set of unguarded
         // regexes says they match.
@@ -446,21 +447,19 @@ impl RuleSet {
             .any(|c| matches!(c.cue, Cue::Forward | Cue::Backward));
         if negating {
             scan.layout.index_cues(&mut scan.cues);
+            scan.scopes
+                .build(&scan.layout, &scan.cues, self.negation_window);
         }
         for hit in &mut scan.hits {
-            hit.negated = negating
-                && is_negated(
-                    &scan.layout,
-                    &scan.cues,
-                    self.negation_window,
-                    hit.start,
-                    hit.end,
-                );
+            hit.negated = negating && scan.scopes.negates(hit.start, hit.end);
             if !scan.zones.is_empty() {
                 hit.zone = zone_at(&scan.zones, scan.norm.map[hit.start as usize]);
             }
         }
-        scan.hits.sort_unstable_by_key(|h| (h.start, h.end));
+        // In text order; the pattern makes the order total, whatever order the matches were
+        // found in. The literal pass finds them nearly in order (by end), which a stable sort
+        // (it merges runs) handles in fewer steps than an unstable one.
+        scan.hits.sort_by_key(|h| (h.start, h.end, h.pattern));
     }
 
     /// Sets slots from hits, evaluates touched rules, extracts entities and evidence.

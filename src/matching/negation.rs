@@ -53,23 +53,29 @@ impl Layout {
         self.words.clear();
         self.breaks.clear();
         let bytes = text.as_bytes();
-        let mut prev_word = false;
-        for (i, &b) in bytes.iter().enumerate() {
-            let class = BYTE_CLASS[b as usize];
-            let word = class == WORD;
-            if word && !prev_word {
-                self.words.push(i as u32);
+        let class = |i: usize| BYTE_CLASS[bytes[i] as usize];
+        let mut i = 0;
+        while i < bytes.len() {
+            match class(i) {
+                WORD => {
+                    self.words.push(i as u32);
+                    i += 1;
+                    while i < bytes.len() && class(i) == WORD {
+                        i += 1;
+                    }
+                    continue;
+                }
+                BREAK => self.breaks.push(i as u32),
+                STOP if matches!(
+                    bytes.get(i + 1),
+                    None | Some(b' ' | b'\n' | b'"' | b'\'' | b')')
+                ) =>
+                {
+                    self.breaks.push(i as u32)
+                }
+                _ => {}
             }
-            prev_word = word;
-            let is_break = class == BREAK
-                || class == STOP
-                    && matches!(
-                        bytes.get(i + 1),
-                        None | Some(b' ' | b'\n' | b'"' | b'\'' | b')')
-                    );
-            if is_break {
-                self.breaks.push(i as u32);
-            }
+            i += 1;
         }
     }
 
@@ -83,7 +89,6 @@ impl Layout {
         (hi - lo) as u32
     }
 
-    /// Whether a clause break lies in `a..b`.
     /// Fills the word positions of `cues`.
     pub fn index_cues(&self, cues: &mut [CueHit]) {
         for c in cues {
@@ -92,6 +97,8 @@ impl Layout {
         }
     }
 
+    /// Whether a clause break lies in `a..b`.
+    #[cfg(test)]
     pub fn break_between(&self, a: u32, b: u32) -> bool {
         let lo = self.breaks.partition_point(|&p| p < a);
         self.breaks.get(lo).is_some_and(|&p| p < b)
@@ -127,7 +134,174 @@ pub(crate) fn drop_pseudo_covered(cues: &mut Vec<CueHit>) {
     });
 }
 
-/// Whether the span `start..end` is reached by a negation cue.
+/// Most words a cue spans: a cue that starts more than `window` plus this many words before a
+/// match is not looked at for it.
+const LONGEST_CUE_WORDS: u32 = 12;
+
+/// Where the negation cues of a field reach, worked out once per field so that each match
+/// costs two binary searches: a match is negated when its start lies in the reach of a forward
+/// cue or its end in the reach of a backward cue. Same answers as `is_negated` (the rule stated
+/// match by match, kept as the tests' reference).
+#[derive(Debug, Default)]
+pub(crate) struct NegationScopes {
+    /// Match starts reached by forward cues.
+    forward: Reach,
+    /// Match ends reached by backward cues.
+    backward: Reach,
+    /// Terminators by start, and from each on the smallest end of those at or after it.
+    terminators_by_start: Vec<(u32, u32)>,
+    least_end_from: Vec<u32>,
+    /// Terminators by end, and up to each the largest start of those at or before it.
+    terminators_by_end: Vec<(u32, u32)>,
+    most_start_to: Vec<u32>,
+}
+
+/// Inclusive ranges of byte offsets, by lower end, with the furthest upper end reached so far:
+/// whether any range holds an offset is then one binary search.
+#[derive(Debug, Default)]
+struct Reach {
+    ranges: Vec<(u32, u32)>,
+    furthest: Vec<u32>,
+}
+
+impl Reach {
+    fn clear(&mut self) {
+        self.ranges.clear();
+        self.furthest.clear();
+    }
+
+    fn push(&mut self, low: u32, high: u32) {
+        if low <= high {
+            self.ranges.push((low, high));
+        }
+    }
+
+    fn index(&mut self) {
+        self.ranges.sort_unstable();
+        let mut reach = 0;
+        for &(_, high) in &self.ranges {
+            reach = reach.max(high);
+            self.furthest.push(reach);
+        }
+    }
+
+    fn holds(&self, at: u32) -> bool {
+        let before = self.ranges.partition_point(|&(low, _)| low <= at);
+        before > 0 && self.furthest[before - 1] >= at
+    }
+}
+
+impl NegationScopes {
+    /// Works out the reach of `cues` (sorted by start, word positions filled by
+    /// [`Layout::index_cues`]) over a field of `layout`, reusing this value's buffers.
+    ///
+    /// The conditions of `is_negated`, turned into bounds on the match's start (forward) or end
+    /// (backward): after the cue, before the first clause break or terminator that follows it,
+    /// within `window` words, and near enough that the cue is among those looked at.
+    pub fn build(&mut self, layout: &Layout, cues: &[CueHit], window: u32) {
+        use crate::ruleset::Cue;
+        self.forward.clear();
+        self.backward.clear();
+        self.index_terminators(cues);
+        let words = &layout.words;
+        let word = |i: u32| words.get(i as usize).copied();
+        for c in cues {
+            match c.cue {
+                Cue::Forward => {
+                    // Matches whose first word lies so far after the cue's start that the cue is
+                    // not looked at (see `is_negated`) are out of reach.
+                    let words_to_start = words.partition_point(|&w| w <= c.start) as u32;
+                    if words_to_start == 0 && !words.is_empty() {
+                        continue;
+                    }
+                    let looked_at = word(words_to_start + window + LONGEST_CUE_WORDS - 1);
+                    let within_window = word(c.end_word + window);
+                    let first_break = {
+                        let i = layout.breaks.partition_point(|&p| p < c.end);
+                        layout.breaks.get(i).copied()
+                    };
+                    let first_terminator = {
+                        let i = self
+                            .terminators_by_start
+                            .partition_point(|&(s, _)| s < c.end);
+                        self.least_end_from.get(i).map(|&end| end - 1)
+                    };
+                    let high = [looked_at, within_window, first_break, first_terminator]
+                        .into_iter()
+                        .flatten()
+                        .min()
+                        .unwrap_or(u32::MAX);
+                    self.forward.push(c.end, high);
+                }
+                Cue::Backward => {
+                    let within_window = c
+                        .start_word
+                        .checked_sub(window + 1)
+                        .and_then(word)
+                        .map(|w| w + 1);
+                    let last_break = {
+                        let i = layout.breaks.partition_point(|&p| p < c.start);
+                        i.checked_sub(1).map(|i| layout.breaks[i] + 1)
+                    };
+                    let last_terminator = {
+                        let i = self
+                            .terminators_by_end
+                            .partition_point(|&(_, e)| e <= c.start);
+                        i.checked_sub(1).map(|i| self.most_start_to[i] + 1)
+                    };
+                    let low = [within_window, last_break, last_terminator]
+                        .into_iter()
+                        .flatten()
+                        .max()
+                        .unwrap_or(0);
+                    self.backward.push(low, c.start);
+                }
+                Cue::Pseudo | Cue::Terminator => {}
+            }
+        }
+        self.forward.index();
+        self.backward.index();
+    }
+
+    fn index_terminators(&mut self, cues: &[CueHit]) {
+        use crate::ruleset::Cue;
+        self.terminators_by_start.clear();
+        self.terminators_by_start.extend(
+            cues.iter()
+                .filter(|c| c.cue == Cue::Terminator)
+                .map(|c| (c.start, c.end)),
+        );
+        self.terminators_by_start.sort_unstable();
+        self.least_end_from.clear();
+        self.least_end_from
+            .resize(self.terminators_by_start.len(), u32::MAX);
+        let mut least = u32::MAX;
+        for (i, &(_, end)) in self.terminators_by_start.iter().enumerate().rev() {
+            least = least.min(end);
+            self.least_end_from[i] = least;
+        }
+        self.terminators_by_end.clear();
+        self.terminators_by_end
+            .extend(self.terminators_by_start.iter().copied());
+        self.terminators_by_end
+            .sort_unstable_by_key(|&(s, e)| (e, s));
+        self.most_start_to.clear();
+        let mut most = 0;
+        for &(start, _) in &self.terminators_by_end {
+            most = most.max(start);
+            self.most_start_to.push(most);
+        }
+    }
+
+    /// Whether the match `start..end` (not empty) is negated.
+    pub fn negates(&self, start: u32, end: u32) -> bool {
+        self.forward.holds(start) || self.backward.holds(end)
+    }
+}
+
+/// Whether the span `start..end` is reached by a negation cue: the rule stated match by match,
+/// the reference [`NegationScopes`] is tested against.
+#[cfg(test)]
 pub(crate) fn is_negated(
     layout: &Layout,
     cues: &[CueHit],
@@ -139,11 +313,10 @@ pub(crate) fn is_negated(
     // Only cues near the span can reach it: look at the slice of (start-sorted) cues from
     // `window` words (plus the longest cue) before it to `window` words after it, so a long
     // ticket costs linear time, not hits × cues.
-    const LONGEST_CUE_WORDS: usize = 12;
     let words = &layout.words;
     let first_word = words.partition_point(|&w| w < start);
     let last_word = words.partition_point(|&w| w < end);
-    let lo = first_word.saturating_sub(window as usize + LONGEST_CUE_WORDS);
+    let lo = first_word.saturating_sub((window + LONGEST_CUE_WORDS) as usize);
     let lo_pos = words.get(lo).copied().unwrap_or(0).min(start);
     let hi_pos = words
         .get(last_word + window as usize + 1)
@@ -187,6 +360,15 @@ mod tests {
         }
     }
 
+    /// Whether `start..end` is negated, by the scopes, which must agree with the reference.
+    fn negated(layout: &Layout, cues: &[CueHit], window: u32, start: u32, end: u32) -> bool {
+        let mut scopes = NegationScopes::default();
+        scopes.build(layout, cues, window);
+        let by_scopes = scopes.negates(start, end);
+        assert_eq!(by_scopes, is_negated(layout, cues, window, start, end));
+        by_scopes
+    }
+
     fn span(text: &str, word: &str) -> (u32, u32) {
         let s = text.find(word).unwrap() as u32;
         (s, s + word.len() as u32)
@@ -201,14 +383,14 @@ mod tests {
         let mut cues = [cue(text, "not", Cue::Forward)];
         layout.index_cues(&mut cues);
         let (s, e) = span(text, "hacked");
-        assert!(is_negated(&layout, &cues, 6, s, e));
+        assert!(negated(&layout, &cues, 6, s, e));
         let (s, e) = span(text, "malware");
         assert!(
-            !is_negated(&layout, &cues, 6, s, e),
+            !negated(&layout, &cues, 6, s, e),
             "sentence end closes the scope"
         );
         assert!(
-            !is_negated(
+            !negated(
                 &layout,
                 &cues,
                 0,
@@ -231,11 +413,11 @@ mod tests {
         ];
         layout.index_cues(&mut cues);
         let (s, e) = span(text, "custom kernel");
-        assert!(is_negated(&layout, &cues, 6, s, e));
+        assert!(negated(&layout, &cues, 6, s, e));
         let (s, e) = span(text, "hacked");
-        assert!(!is_negated(&layout, &cues, 6, s, e), "`but` ends the scope");
+        assert!(!negated(&layout, &cues, 6, s, e), "`but` ends the scope");
         let (s, e) = span(text, "malware");
-        assert!(is_negated(&layout, &cues, 6, s, e), "backward cue");
+        assert!(negated(&layout, &cues, 6, s, e), "backward cue");
     }
 
     #[test]
@@ -270,7 +452,7 @@ mod tests {
         let mut layout = Layout::default();
         layout.build(text);
         let (s, e) = span(text, "malware");
-        assert!(is_negated(&layout, &cues, 5, s, e));
+        assert!(negated(&layout, &cues, 5, s, e));
     }
 
     #[test]
@@ -279,5 +461,60 @@ mod tests {
         layout.build("ubuntu 22.04 is fine. next");
         assert_eq!(layout.breaks.len(), 1);
         assert_eq!(layout.words.len(), 6);
+    }
+
+    /// The scopes answer as the match-by-match rule does, on random texts and cues: words,
+    /// clause breaks, versions, cues spanning several words, windows from 0 to 7.
+    #[test]
+    fn scopes_agree_with_the_rule_match_by_match() {
+        const WORDS: &[&str] = &[
+            "no", "vm", "hacked", "but", "ok", "22.04", "x", ".", ";", ",", ":", "\n", "'s", "é",
+        ];
+        const CUES: [Cue; 4] = [Cue::Forward, Cue::Backward, Cue::Terminator, Cue::Pseudo];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..3000 {
+            let tokens: Vec<&str> = (0..next(60) + 1)
+                .map(|_| WORDS[next(WORDS.len())])
+                .collect();
+            let mut text = String::new();
+            let mut spans = Vec::new();
+            for t in &tokens {
+                if !text.is_empty() && next(4) > 0 {
+                    text.push(' ');
+                }
+                spans.push((text.len() as u32, (text.len() + t.len()) as u32));
+                text.push_str(t);
+            }
+            let mut layout = Layout::default();
+            layout.build(&text);
+            let mut cues: Vec<CueHit> = (0..next(6))
+                .map(|_| {
+                    let first = next(spans.len());
+                    // Now and then a cue longer than any real one (`LONGEST_CUE_WORDS`).
+                    let words = if next(10) == 0 { next(25) } else { next(3) };
+                    let last = (first + words).min(spans.len() - 1);
+                    CueHit {
+                        cue: CUES[next(CUES.len())],
+                        start: spans[first].0,
+                        end: spans[last].1,
+                        start_word: 0,
+                        end_word: 0,
+                    }
+                })
+                .collect();
+            cues.sort_unstable_by_key(|c| c.start);
+            layout.index_cues(&mut cues);
+            let window = next(8) as u32;
+            for (i, &(start, _)) in spans.iter().enumerate() {
+                let end = spans[(i + next(2)).min(spans.len() - 1)].1;
+                negated(&layout, &cues, window, start, end);
+            }
+        }
     }
 }
