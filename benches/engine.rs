@@ -9,10 +9,6 @@ use std::path::Path;
 use triage::rules::RuleSources;
 use triage::{RuleSet, Ticket};
 
-/// The allocator the `triage` binary uses (src/main.rs), so the figures are the binary's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// About 400 bytes: a typical ticket.
 const TYPICAL_SUBJECT: &str = "Apache fails to start after update";
 const TYPICAL: &str =
