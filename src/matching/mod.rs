@@ -634,17 +634,13 @@ impl RuleSet {
             } else {
                 self.rules[c.rule as usize].any == Some(c.slot)
             };
-            if shown {
+            if shown && verdict.evidence.len() < MAX_EVIDENCE {
                 let scan = &fields[c.field as usize];
-                push_evidence(
-                    verdict,
-                    scan,
-                    c.field,
-                    &scan.hits[c.hit as usize],
-                    RuleId(c.rule),
-                    c.counted,
-                    c.negated,
-                );
+                let hit = &scan.hits[c.hit as usize];
+                let rule = RuleId(c.rule);
+                verdict
+                    .evidence
+                    .push(evidence_of(scan, c.field, hit, rule, c.counted, c.negated));
             }
         }
         for i in 0..verdict.entities.len() {
@@ -931,22 +927,6 @@ fn evidence_of(
         negated,
         zone: hit.zone,
         counted,
-    }
-}
-
-fn push_evidence(
-    verdict: &mut Verdict,
-    scan: &FieldScan,
-    field: Field,
-    hit: &Hit,
-    rule: RuleId,
-    counted: bool,
-    negated: bool,
-) {
-    if verdict.evidence.len() < MAX_EVIDENCE {
-        verdict
-            .evidence
-            .push(evidence_of(scan, field, hit, rule, counted, negated));
     }
 }
 
