@@ -5,7 +5,7 @@
 use crate::error::{LoadError, LoadErrorKind, LoadErrors};
 use crate::matching::literals::LiteralMatcher;
 use crate::matching::normalize::{joins_word, normalize};
-use crate::matching::zones::{InlineZone, Marker, ZoneDetector};
+use crate::matching::zones::{InlineZone, Marker, ZoneDetector, MARKER_KINDS};
 use crate::rules::source::{NegationDecl, Text, ZonesDecl};
 use crate::rules::{ParsedRules, SourceFile};
 use crate::ruleset::*;
@@ -1431,13 +1431,14 @@ fn compile_zones(decl: &ZonesDecl, file: &SourceFile) -> CompiledZones {
         errors: Vec::new(),
         file,
     };
-    let mut kinds: [Option<Regex>; 5] = Default::default();
+    let mut kinds: [Option<Regex>; MARKER_KINDS] = Default::default();
     for (list, marker) in [
         (&decl.quote_prefix, Marker::QuotePrefix),
         (&decl.quote_header, Marker::QuoteHeader),
         (&decl.signature, Marker::Signature),
         (&decl.disclaimer, Marker::Disclaimer),
         (&decl.log_line, Marker::LogLine),
+        (&decl.forward_note, Marker::ForwardNote),
     ] {
         // The kind's regexes, each checked on its own (so an error names its line), and its
         // literals as one alternative where the first of them stands: the line shape around a
@@ -1475,6 +1476,7 @@ fn compile_zones(decl: &ZonesDecl, file: &SourceFile) -> CompiledZones {
                     r"^\s*(?:{any})(?:\s*[,.!:;-]*|\s*[,/|-]\s*\S+(?:\s+\S+){{0,3}}\s*[.!]?)\s*$"
                 ),
                 Marker::Disclaimer | Marker::LogLine => any,
+                Marker::ForwardNote => format!(r"\b(?:{any})\b"),
             };
         }
         if members.is_empty() {

@@ -386,6 +386,45 @@ fn a_forwarded_banner_is_not_the_customer_writing_and_three_dashes_are_no_signat
 }
 
 #[test]
+fn a_short_note_pointing_below_makes_the_forwarded_message_the_problem() {
+    let rules = RuleSet::embedded().unwrap();
+    let quoted = "> From: Jamie (junior admin)\n\
+        > Our file server VM was hit by ransomware and the files are encrypted.";
+    // A cover note that points at the quoted message: the message is what the ticket is about.
+    let note = format!("Hi, see below, can you help?\nRegards, Fiona\n\n{quoted}");
+    let v = classify(&rules, "FW: file server", &note);
+    assert_eq!(
+        v.category_name(&rules),
+        Some("security"),
+        "{:?}",
+        v.evidence
+    );
+    // Without the pointer, a quoted earlier message is only context.
+    let reply = format!("Hi, the platform team fixed it, thank you.\nRegards, Fiona\n\n{quoted}");
+    let v = classify(&rules, "", &reply);
+    assert_ne!(
+        v.category_name(&rules),
+        Some("security"),
+        "{:?}",
+        v.evidence
+    );
+    // A customer who writes a problem of their own, at length, keeps the quote as context.
+    let long = format!(
+        "See below for the history. Since this morning the Tomcat service on our RHEL 9 VM fails \
+         to start after the update; catalina.out shows a bind exception on port 8443 and we did \
+         not change the connector. We restarted twice and checked the disk, it is not full, and \
+         the keystore is where it always was. Please help.\n\n{quoted}"
+    );
+    let v = classify(&rules, "", &long);
+    assert_eq!(
+        v.category_name(&rules),
+        Some("supported-oss"),
+        "{:?}",
+        v.evidence
+    );
+}
+
+#[test]
 fn a_long_line_inside_a_signature_paragraph_stays_in_the_signature() {
     let r = common::mini();
     // Only the first line of a paragraph after the sign-off can be the customer writing again.

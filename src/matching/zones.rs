@@ -18,13 +18,23 @@ pub(crate) enum Marker {
     Disclaimer,
     /// This line is pasted log output.
     LogLine,
+    /// This line of the customer's points at the quoted message below ("see below").
+    ForwardNote,
 }
+
+/// How many kinds of [`Marker`] there are.
+pub(crate) const MARKER_KINDS: usize = 6;
+
+/// Most words a cover note may have for the message it forwards to be the problem statement:
+/// "See below, can you help? We need this patched by Friday." leaves the problem to the
+/// forwarded message; a customer who writes more has stated their own.
+const FORWARD_NOTE_MAX_WORDS: usize = 40;
 
 /// Compiled zone markers: one alternation per marker kind, indexed by `Marker as usize`, and
 /// one alternation per kind of inline span (links, history), in the order they are applied.
 #[derive(Debug)]
 pub(crate) struct ZoneDetector {
-    pub kinds: [Option<Regex>; 5],
+    pub kinds: [Option<Regex>; MARKER_KINDS],
     pub inline: Vec<InlineZone>,
 }
 
@@ -110,6 +120,9 @@ impl ZoneDetector {
         let mut wrote_before = false;
         let mut quote_on_top = false;
         let mut quoted_from_top = false;
+        // The customer's own words so far, and whether they point at the quoted message below.
+        let mut own_words = 0usize;
+        let mut points_below = false;
         let mut offset = 0usize;
         for line in text.split_inclusive('\n') {
             let start = offset;
@@ -193,6 +206,10 @@ impl ZoneDetector {
             // A banner ("---------- Forwarded message ---------") is not the customer writing.
             if zone.is_none() && !blank && !is_banner(content) {
                 wrote_before = true;
+                if own_words <= FORWARD_NOTE_MAX_WORDS {
+                    own_words += content.split_whitespace().count();
+                    points_below |= is(Marker::ForwardNote);
+                }
             }
             if let Some(zone) = zone {
                 match out.last_mut() {
@@ -208,8 +225,9 @@ impl ZoneDetector {
             }
         }
         // Nothing but a quoted message (a forwarded or pasted e-mail with no word of the
-        // customer's own): that message is the problem statement.
-        if quoted_from_top && !wrote_before {
+        // customer's own), or a short note pointing at it: that message is the problem statement.
+        let forwarded = points_below && own_words <= FORWARD_NOTE_MAX_WORDS;
+        if (quoted_from_top && !wrote_before) || forwarded {
             out.retain(|z| z.zone != Zone::Quote);
         }
     }

@@ -164,6 +164,10 @@ pub struct ZonesDecl {
     pub disclaimer: Vec<Text>,
     #[serde(default)]
     pub log_line: Vec<Text>,
+    /// A line of the customer's own words pointing at the quoted message below ("see below, can
+    /// you help?"): with few words of their own, the quoted message is the problem statement.
+    #[serde(default)]
+    pub forward_note: Vec<Text>,
     /// Spans inside a line (web addresses) whose words are not the customer's description.
     #[serde(default)]
     pub link: Vec<Text>,
