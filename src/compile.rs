@@ -1439,6 +1439,7 @@ fn compile_zones(decl: &ZonesDecl, file: &SourceFile) -> CompiledZones {
         (&decl.disclaimer, Marker::Disclaimer),
         (&decl.log_line, Marker::LogLine),
         (&decl.forward_note, Marker::ForwardNote),
+        (&decl.customer_turn, Marker::CustomerTurn),
     ] {
         // The kind's regexes, each checked on its own (so an error names its line), and its
         // literals as one alternative where the first of them stands: the line shape around a
@@ -1475,7 +1476,7 @@ fn compile_zones(decl: &ZonesDecl, file: &SourceFile) -> CompiledZones {
                 Marker::Signature => format!(
                     r"^\s*(?:{any})(?:\s*[,.!:;-]*|\s*[,/|-]\s*\S+(?:\s+\S+){{0,3}}\s*[.!]?)\s*$"
                 ),
-                Marker::Disclaimer | Marker::LogLine => any,
+                Marker::Disclaimer | Marker::LogLine | Marker::CustomerTurn => any,
                 Marker::ForwardNote => format!(r"\b(?:{any})\b"),
             };
         }

@@ -425,6 +425,30 @@ fn a_short_note_pointing_below_makes_the_forwarded_message_the_problem() {
 }
 
 #[test]
+fn a_customers_turn_in_a_pasted_chat_is_their_words_despite_its_timestamp() {
+    let rules = RuleSet::embedded().unwrap();
+    let chat = "[2024-06-13 08:30:14] Customer: I think our VM was hacked last night\n\
+        [2024-06-13 08:31:02] Agent: Was the session still active?";
+    let v = classify(&rules, "", chat);
+    assert_eq!(
+        v.category_name(&rules),
+        Some("security"),
+        "{:?}",
+        v.evidence
+    );
+    // The same words after a timestamp with no speaker are a pasted log line.
+    let log = "Apache shows errors since the update:\n\
+        [2024-06-13 08:30:14] I think our VM was hacked last night";
+    let v = classify(&rules, "", log);
+    let hacked = v
+        .evidence
+        .iter()
+        .find(|e| log[e.start..e.end].eq_ignore_ascii_case("hacked"))
+        .expect("evidence for 'hacked'");
+    assert_eq!(hacked.zone, Zone::Log);
+}
+
+#[test]
 fn a_long_line_inside_a_signature_paragraph_stays_in_the_signature() {
     let r = common::mini();
     // Only the first line of a paragraph after the sign-off can be the customer writing again.

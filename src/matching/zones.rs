@@ -20,10 +20,12 @@ pub(crate) enum Marker {
     LogLine,
     /// This line of the customer's points at the quoted message below ("see below").
     ForwardNote,
+    /// This line is the customer's turn in a pasted chat, even if it looks like a log line.
+    CustomerTurn,
 }
 
 /// How many kinds of [`Marker`] there are.
-pub(crate) const MARKER_KINDS: usize = 6;
+pub(crate) const MARKER_KINDS: usize = 7;
 
 /// Most words a cover note may have for the message it forwards to be the problem statement:
 /// "See below, can you help? We need this patched by Friday." leaves the problem to the
@@ -201,7 +203,7 @@ impl ZoneDetector {
                 if state == State::Disclaimer {
                     state = State::Body;
                 }
-                is(Marker::LogLine).then_some(Zone::Log)
+                (is(Marker::LogLine) && !is(Marker::CustomerTurn)).then_some(Zone::Log)
             };
             // A banner ("---------- Forwarded message ---------") is not the customer writing.
             if zone.is_none() && !blank && !is_banner(content) {

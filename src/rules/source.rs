@@ -164,6 +164,10 @@ pub struct ZonesDecl {
     pub disclaimer: Vec<Text>,
     #[serde(default)]
     pub log_line: Vec<Text>,
+    /// A line of a pasted chat that the customer wrote ("[08:30:14] Customer: …"): their words,
+    /// though its timestamp looks like a log line's.
+    #[serde(default)]
+    pub customer_turn: Vec<Text>,
     /// A line of the customer's own words pointing at the quoted message below ("see below, can
     /// you help?"): with few words of their own, the quoted message is the problem statement.
     #[serde(default)]
