@@ -367,35 +367,30 @@ fn analyze_regex(source: &str) -> RegexAnalysis {
 }
 
 /// Analyses every regex the rules, lists and negation cues write. Parsing regexes and reading
-/// their literals is most of the cost of compiling the rules: half the regexes (by length) are
-/// analysed on a second thread.
+/// their literals is most of the cost of compiling the rules: two threads share the work, each
+/// taking the next regex not yet taken (their costs vary too much to split the list ahead).
 fn analyze_regexes(parsed: &ParsedRules) -> HashMap<String, RegexAnalysis> {
     let mut sources = rule_regexes(parsed);
     sources.sort_unstable();
     sources.dedup();
-    let total: usize = sources.iter().map(|s| s.len()).sum();
-    let mut first = 0;
-    let half = sources
-        .iter()
-        .take_while(|s| {
-            first += s.len();
-            2 * first <= total
-        })
-        .count();
-    let (early, late) = sources.split_at(half);
-    let analyze = |sources: &[&str]| -> Vec<(String, RegexAnalysis)> {
-        sources
-            .iter()
-            .map(|&s| (s.to_owned(), analyze_regex(s)))
-            .collect()
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let analyze = || -> Vec<(String, RegexAnalysis)> {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&source) = sources.get(i) else {
+                return done;
+            };
+            done.push((source.to_owned(), analyze_regex(source)));
+        }
     };
     std::thread::scope(|scope| {
-        let early = scope.spawn(|| analyze(early));
-        let late = analyze(late);
-        let early = early
+        let other = scope.spawn(analyze);
+        let mine = analyze();
+        let other = other
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        early.into_iter().chain(late).collect()
+        other.into_iter().chain(mine).collect()
     })
 }
 
@@ -692,25 +687,31 @@ impl Ctx<'_> {
 }
 
 /// Compiles parsed rule files into a rule set, or returns every problem found.
+///
+/// Loading is laid out for two cores: the regexes are analysed on both; then the zone
+/// detector (it depends on `language.toml` alone) compiles on a second thread while the rules
+/// compile on this one; then the literal automaton builds on the second thread while this one
+/// finishes the listeners and the set of unguarded regexes.
 pub fn compile(parsed: ParsedRules, fingerprint: u64) -> Result<RuleSet, LoadErrors> {
+    let analyses = analyze_regexes(&parsed);
     std::thread::scope(|scope| {
-        // The zone detector depends on `language.toml` alone: its regexes compile on a second
-        // thread while the rules compile on this one.
         let (language_file, language) = &parsed.language;
         let zones = scope.spawn(|| compile_zones(&language.zones, language_file));
-        compile_rules(&parsed, zones, fingerprint)
+        compile_rules(&parsed, analyses, zones, fingerprint)
     })
 }
 
-/// Compiles everything but the zone detector, which `zones` delivers.
+/// Compiles everything but the zone detector, which `zones` delivers, with the regexes
+/// analysed ([`analyze_regexes`]).
 fn compile_rules(
     parsed: &ParsedRules,
+    analyses: HashMap<String, RegexAnalysis>,
     zones: std::thread::ScopedJoinHandle<'_, CompiledZones>,
     fingerprint: u64,
 ) -> Result<RuleSet, LoadErrors> {
     let mut errors = Vec::new();
     let mut table = PatternTable {
-        analyses: analyze_regexes(parsed),
+        analyses,
         ..PatternTable::default()
     };
 
@@ -1194,8 +1195,8 @@ fn compile_rules(
         return Err(LoadErrors(errors));
     }
     // The automaton needs only the literals' texts: it builds on a second thread while this one
-    // finishes the listeners.
-    let literals = std::thread::scope(|scope| {
+    // finishes the listeners and builds the set of unguarded regexes.
+    let (literals, regex_set) = std::thread::scope(|scope| {
         let literals = scope.spawn(|| {
             (!table.literal_texts.is_empty())
                 .then(|| LiteralMatcher::build(&table.literal_texts, &table.literal_patterns))
@@ -1209,21 +1210,23 @@ fn compile_rules(
             &mut slot_count,
         );
         order_owners(&mut table.patterns);
-        literals
+        let regex_set = RegexSetBuilder::new(&table.regex_sources)
+            .case_insensitive(true)
+            .unicode(false)
+            .size_limit(UNGUARDED_SIZE_LIMIT)
+            .build();
+        let literals = literals
             .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
-    .map_err(|e| {
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (literals, regex_set)
+    });
+    let literals = literals.map_err(|e| {
         LoadErrors(vec![policy_file.error(
             0,
             LoadErrorKind::Invalid(format!("literal automaton: {e}")),
         )])
     })?;
-    let regex_set = RegexSetBuilder::new(&table.regex_sources)
-        .case_insensitive(true)
-        .unicode(false)
-        .size_limit(UNGUARDED_SIZE_LIMIT)
-        .build()
+    let regex_set = regex_set
         .map_err(|e| LoadErrors(vec![unguarded_set_error(parsed, &table.regex_sources, e)]))?;
 
     Ok(RuleSet {
