@@ -1071,7 +1071,10 @@ fn compile_rules(
         };
         let parse_release = |text: &Text, cx: &mut Ctx| -> Option<Release> {
             let norm = normalize(text.get_ref());
-            let parsed = full.captures(norm.as_bytes()).map(|c| release_from(&c));
+            let groups = release_groups(&full);
+            let parsed = full
+                .captures(norm.as_bytes())
+                .map(|c| release_from(&c, &groups));
             if parsed.is_none() {
                 cx.err(text, LoadErrorKind::InvalidRelease(text.get_ref().clone()));
             }
@@ -1151,6 +1154,7 @@ fn compile_rules(
             id: decl.id.get_ref().clone(),
             name: decl.name.clone(),
             vendor: decl.vendor.clone(),
+            release_groups: release_groups(&release),
             release,
             supported,
             codenames,
@@ -1284,17 +1288,24 @@ fn lookup_in(index: &HashMap<String, CategoryId>, name: &Text, cx: &mut Ctx) -> 
     found
 }
 
-pub(crate) fn release_from(c: &regex::bytes::Captures) -> Release {
-    let num = |name: &str| {
-        c.name(name)
+/// The names of the groups of a release pattern: major, minor and service pack.
+const RELEASE_GROUPS: [&str; 3] = ["major", "minor", "sp"];
+
+/// The indices of `regex`'s groups named in [`RELEASE_GROUPS`], found once: looking a group
+/// up by name hashes the name, on every mention of a distribution.
+pub(crate) fn release_groups(regex: &Regex) -> [Option<usize>; 3] {
+    RELEASE_GROUPS.map(|name| regex.capture_names().position(|n| n == Some(name)))
+}
+
+/// The release that `c` captured, its groups at `groups` ([`release_groups`]).
+pub(crate) fn release_from(c: &regex::bytes::Captures, groups: &[Option<usize>; 3]) -> Release {
+    let [major, minor, sp] = groups.map(|group| {
+        group
+            .and_then(|g| c.get(g))
             .and_then(|m| std::str::from_utf8(m.as_bytes()).ok())
             .and_then(|s| s.parse::<u16>().ok())
-    };
-    Release {
-        major: num("major"),
-        minor: num("minor"),
-        sp: num("sp"),
-    }
+    });
+    Release { major, minor, sp }
 }
 
 fn add_cues(decl: &NegationDecl, table: &mut PatternTable, cx: &mut Ctx) {

@@ -319,6 +319,9 @@ pub struct Distro {
     pub name: String,
     pub vendor: Option<String>,
     pub(crate) release: Regex,
+    /// Where `release` captures major, minor and service pack
+    /// ([`crate::compile::release_groups`]).
+    pub(crate) release_groups: [Option<usize>; 3],
     pub(crate) supported: Supported,
     pub(crate) codenames: HashMap<String, Release>,
     pub(crate) rule: RuleId,

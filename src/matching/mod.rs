@@ -726,9 +726,10 @@ impl RuleSet {
         // A digit right after the release's numbers makes them part of a longer number. The
         // numbers end where the last named group does: a pattern may go on to match what must
         // follow them (`(?:$|[^.\d])`).
-        let numbers_end = ["major", "minor", "sp"]
+        let numbers_end = d
+            .release_groups
             .iter()
-            .filter_map(|name| c.name(name))
+            .filter_map(|&group| c.get(group?))
             .map(|g| g.end())
             .max()
             .unwrap_or(m.end());
@@ -745,7 +746,7 @@ impl RuleSet {
         while !text.is_char_boundary(end) {
             end += 1;
         }
-        let release = release_from(&c);
+        let release = release_from(&c, &d.release_groups);
         release.major.is_some().then_some((release, end))
     }
 
