@@ -88,13 +88,15 @@ struct PatternTable {
     patterns: Vec<Pattern>,
     /// Literal patterns by text: the first one interned with that text. Keyed by the text
     /// alone so a lookup (most are repeats) borrows it instead of copying it.
-    literal_index: HashMap<String, u32>,
+    literal_index: HashMap<String, u32, std::hash::BuildHasherDefault<TextHasher>>,
     /// The literal patterns whose text was first interned with other edge checks: (that first
     /// pattern, the edge checks) → pattern. Rare: a text is nearly always checked one way.
     literal_edges: HashMap<(u32, [bool; 3]), u32>,
     literal_texts: Vec<String>,
     literal_patterns: Vec<u32>,
     regex_index: HashMap<String, u32>,
+    /// The ids of the pattern being added ([`PatternTable::add`]), kept for its buffer.
+    ids: Vec<u32>,
     /// The rules' regexes checked and their guards read ahead of compiling, by source.
     analyses: HashMap<String, RegexAnalysis>,
     regex_sources: Vec<String>,
@@ -190,8 +192,13 @@ impl PatternTable {
         }
     }
 
-    /// The pattern ids of `spec` (interned), with version variants if asked.
-    fn ids(&mut self, spec: &PatternSpec, variants: bool) -> Result<Vec<u32>, LoadErrorKind> {
+    /// Appends the pattern ids of `spec` (interned) to `out`, with version variants if asked.
+    fn ids_into(
+        &mut self,
+        spec: &PatternSpec,
+        variants: bool,
+        out: &mut Vec<u32>,
+    ) -> Result<(), LoadErrorKind> {
         match spec {
             PatternSpec::Literal {
                 text,
@@ -199,16 +206,16 @@ impl PatternTable {
                 right_open,
             } => {
                 if variants {
-                    Ok(version_variants(text)
-                        .iter()
-                        .map(|t| self.literal(t, *left_open, *right_open, false))
-                        .collect())
+                    for t in version_variants(text) {
+                        out.push(self.literal(&t, *left_open, *right_open, false));
+                    }
                 } else {
-                    Ok(vec![self.literal(text, *left_open, *right_open, false)])
+                    out.push(self.literal(text, *left_open, *right_open, false));
                 }
             }
-            PatternSpec::Regex(source) => Ok(vec![self.regex(source)?]),
+            PatternSpec::Regex(source) => out.push(self.regex(source)?),
         }
+        Ok(())
     }
 
     /// Adds `owner` to the pattern(s) of `spec`, with version variants if asked.
@@ -218,10 +225,51 @@ impl PatternTable {
         owner: Owner,
         variants: bool,
     ) -> Result<(), LoadErrorKind> {
-        for id in self.ids(spec, variants)? {
+        // One buffer for every pattern's ids, not a `Vec` each.
+        let mut ids = std::mem::take(&mut self.ids);
+        ids.clear();
+        let interned = self.ids_into(spec, variants, &mut ids);
+        for &id in &ids {
             self.patterns[id as usize].owners.push(owner);
         }
-        Ok(())
+        self.ids = ids;
+        interned
+    }
+}
+
+/// The hasher of the map that interns literals, hashed for every pattern written: FxHash
+/// (rustc's), several times faster than the default on short keys. Keys are rule texts, not
+/// text an attacker chooses.
+#[derive(Default, Clone, Copy)]
+struct TextHasher(u64);
+
+impl TextHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for TextHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            self.add(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(last));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        // The multiply leaves its best bits at the top; the table indexes by the low ones.
+        self.0.rotate_left(26)
     }
 }
 
@@ -587,16 +635,22 @@ fn inner_literals(
     hir: &regex_syntax::hir::Hir,
     guard: fn(&[u8]) -> Option<String>,
 ) -> Option<Vec<String>> {
-    use regex_syntax::hir::{literal::Extractor, Hir, HirKind};
+    use regex_syntax::hir::{literal::Extractor, HirKind};
     let items = match hir.kind() {
-        HirKind::Concat(items) => items.clone(),
-        _ => vec![hir.clone()],
+        HirKind::Concat(items) => items.as_slice(),
+        _ => std::slice::from_ref(hir),
     };
+    let mut extractor = Extractor::new();
+    extractor.limit_total(INNER_LIMIT_TOTAL).limit_class(32);
+    // Each item's prefixes, extracted once: a tail's are their cross product (a tail of a
+    // concatenation is the concatenation of its items, which `Hir::concat` would rebuild).
+    let prefixes: Vec<_> = items.iter().map(|item| extractor.extract(item)).collect();
     let mut best: Option<Vec<String>> = None;
     for at in 0..items.len() {
-        let mut extractor = Extractor::new();
-        extractor.limit_total(512).limit_class(32);
-        let mut seq = extractor.extract(&Hir::concat(items[at..].to_vec()));
+        let mut seq = match &prefixes[at..] {
+            [one] => one.clone(),
+            tail => concat_prefixes(tail),
+        };
         let found = (1..=8).rev().find_map(|n| {
             seq.keep_first_bytes(n);
             seq.dedup();
@@ -605,10 +659,14 @@ fn inner_literals(
             for lit in literals {
                 let text = guard(lit.as_bytes())?;
                 if !guards.contains(&text) {
+                    // More than 16 is no short list: stop reading the (up to 512) literals.
+                    if guards.len() == 16 {
+                        return None;
+                    }
                     guards.push(text);
                 }
             }
-            (guards.len() <= 16).then_some(guards)
+            Some(guards)
         });
         if let Some(found) = found {
             if best.as_ref().is_none_or(|b| shortest(&found) > shortest(b)) {
@@ -617,6 +675,34 @@ fn inner_literals(
         }
     }
     best
+}
+
+/// How many literals [`inner_literals`] lets a prefix sequence grow to.
+const INNER_LIMIT_TOTAL: usize = 512;
+/// The extractor's default bound on a literal's length (regex-syntax 0.8).
+const EXTRACTOR_LITERAL_LEN: usize = 100;
+
+/// The prefixes the extractor of [`inner_literals`] finds in a concatenation of items whose
+/// own prefixes are `seqs` (two or more): its concatenation rule (regex-syntax 0.8's
+/// `extract_concat`) applied to sequences extracted once rather than once per tail.
+fn concat_prefixes(seqs: &[regex_syntax::hir::literal::Seq]) -> regex_syntax::hir::literal::Seq {
+    use regex_syntax::hir::literal::{Literal, Seq};
+    let mut seq = Seq::singleton(Literal::exact(vec![]));
+    for next in seqs {
+        if seq.is_inexact() {
+            break;
+        }
+        let mut next = next.clone();
+        if seq
+            .max_cross_len(&next)
+            .is_some_and(|len| len > INNER_LIMIT_TOTAL)
+        {
+            next.make_infinite();
+        }
+        seq.cross_forward(&mut next);
+        seq.keep_first_bytes(EXTRACTOR_LITERAL_LEN);
+    }
+    seq
 }
 
 /// A rule regex whose matcher is built the first time a ticket needs it.
@@ -930,11 +1016,15 @@ fn compile_rules(
                                 }
                                 let ids = match list_ids.get(&key) {
                                     Some(ids) => Ok(ids),
-                                    None => specs
-                                        .iter()
-                                        .map(|spec| table.ids(spec, decl.variants))
-                                        .collect::<Result<Vec<_>, _>>()
-                                        .map(|ids| &*list_ids.entry(key).or_insert(ids.concat())),
+                                    None => {
+                                        let mut ids = Vec::new();
+                                        specs
+                                            .iter()
+                                            .try_for_each(|spec| {
+                                                table.ids_into(spec, decl.variants, &mut ids)
+                                            })
+                                            .map(|()| &*list_ids.entry(key).or_insert(ids))
+                                    }
                                 };
                                 ids.map(|ids| {
                                     for &id in ids {
@@ -1649,6 +1739,83 @@ mod tests {
             None,
             "no usable prefix, suffix or inner literal"
         );
+    }
+
+    /// The reference for `inner_literals`: each tail rebuilt as a concatenation and extracted
+    /// afresh.
+    fn inner_literals_reference(
+        hir: &regex_syntax::hir::Hir,
+        guard: fn(&[u8]) -> Option<String>,
+    ) -> Option<Vec<String>> {
+        use regex_syntax::hir::{literal::Extractor, Hir, HirKind};
+        let items = match hir.kind() {
+            HirKind::Concat(items) => items.clone(),
+            _ => vec![hir.clone()],
+        };
+        let mut best: Option<Vec<String>> = None;
+        for at in 0..items.len() {
+            let mut extractor = Extractor::new();
+            extractor.limit_total(512).limit_class(32);
+            let mut seq = extractor.extract(&Hir::concat(items[at..].to_vec()));
+            let found = (1..=8).rev().find_map(|n| {
+                seq.keep_first_bytes(n);
+                seq.dedup();
+                let mut guards: Vec<String> = Vec::new();
+                for lit in seq.literals()? {
+                    let text = guard(lit.as_bytes())?;
+                    if !guards.contains(&text) {
+                        guards.push(text);
+                    }
+                }
+                (guards.len() <= 16).then_some(guards)
+            });
+            if let Some(found) = found {
+                if best.as_ref().is_none_or(|b| shortest(&found) > shortest(b)) {
+                    best = Some(found);
+                }
+            }
+        }
+        best
+    }
+
+    /// Every regex of the default rules and zone patterns gets the inner literals the
+    /// reference finds.
+    #[test]
+    fn inner_literals_agree_with_the_reference() {
+        let parsed = crate::rules::RuleSources::embedded().parse().unwrap();
+        let zones = &parsed.language.1.zones;
+        let zone_sources = zones.link.iter().chain(&zones.history).map(|p| {
+            let raw = p.get_ref();
+            raw.strip_prefix("re:").map_or_else(
+                || format!(r"\S*{}\S*", regex::escape(raw.trim())),
+                str::to_owned,
+            )
+        });
+        let sources: Vec<String> = rule_regexes(&parsed)
+            .into_iter()
+            .map(str::to_owned)
+            .chain(zone_sources)
+            .chain(
+                [
+                    r"a(?:bc|de)f\d+xyz",
+                    "(?:ab|cd)",
+                    r"\w+\.(?:com|org)/x",
+                    "abc",
+                ]
+                .map(String::from),
+            )
+            .collect();
+        assert!(sources.len() > 100);
+        for source in &sources {
+            let hir = parse_regex(source).unwrap();
+            for guard in [rule_guard, zone_guard] {
+                assert_eq!(
+                    inner_literals(&hir, guard),
+                    inner_literals_reference(&hir, guard),
+                    "{source}"
+                );
+            }
+        }
     }
 
     #[test]
