@@ -110,6 +110,20 @@ impl ZoneDetector {
             .is_some_and(|m| log.is_match(&line.as_bytes()[m.end()..]))
     }
 
+    /// Whether a line of the customer's own words (outside every zone so far) is a cover note
+    /// pointing at the quoted message below ("see below, can you help?").
+    fn points_below(&self, text: &str, zones: &[ZoneSpan]) -> bool {
+        let Some(note) = &self.kinds[Marker::ForwardNote as usize] else {
+            return false;
+        };
+        let mut offset = 0usize;
+        text.split_inclusive('\n').any(|line| {
+            let start = offset;
+            offset += line.len();
+            zone_at(zones, start as u32) == Zone::Body && note.is_match(line.as_bytes())
+        })
+    }
+
     /// The zones that whole lines fall in.
     pub fn detect_lines(&self, text: &str, out: &mut Vec<ZoneSpan>) {
         if self.kinds.iter().all(Option::is_none) {
@@ -122,9 +136,8 @@ impl ZoneDetector {
         let mut wrote_before = false;
         let mut quote_on_top = false;
         let mut quoted_from_top = false;
-        // The customer's own words so far, and whether they point at the quoted message below.
+        // How many words the customer wrote themselves (counted up to the cover note's limit).
         let mut own_words = 0usize;
-        let mut points_below = false;
         let mut offset = 0usize;
         for line in text.split_inclusive('\n') {
             let start = offset;
@@ -210,7 +223,6 @@ impl ZoneDetector {
                 wrote_before = true;
                 if own_words <= FORWARD_NOTE_MAX_WORDS {
                     own_words += content.split_whitespace().count();
-                    points_below |= is(Marker::ForwardNote);
                 }
             }
             if let Some(zone) = zone {
@@ -228,7 +240,11 @@ impl ZoneDetector {
         }
         // Nothing but a quoted message (a forwarded or pasted e-mail with no word of the
         // customer's own), or a short note pointing at it: that message is the problem statement.
-        let forwarded = points_below && own_words <= FORWARD_NOTE_MAX_WORDS;
+        // (Looked for only when there is a quote and the customer wrote little: most tickets
+        // have neither, and the note's regex would run on every line of them.)
+        let forwarded = own_words <= FORWARD_NOTE_MAX_WORDS
+            && out.iter().any(|z| z.zone == Zone::Quote)
+            && self.points_below(text, out);
         if (quoted_from_top && !wrote_before) || forwarded {
             out.retain(|z| z.zone != Zone::Quote);
         }
