@@ -16,6 +16,16 @@ fn category(rules: &RuleSet, text: &str) -> String {
         .to_owned()
 }
 
+/// The zone of the evidence for `word` in `description` (a ticket without a subject).
+fn zone_of_word(rules: &RuleSet, description: &str, word: &str) -> Zone {
+    classify(rules, "", description)
+        .evidence
+        .iter()
+        .find(|e| description[e.start..e.end].eq_ignore_ascii_case(word))
+        .unwrap_or_else(|| panic!("evidence for {word:?}"))
+        .zone
+}
+
 fn category_of(rules: &RuleSet, subject: &str, description: &str) -> String {
     classify(rules, subject, description)
         .category_name(rules)
@@ -375,14 +385,8 @@ fn a_forwarded_banner_is_not_the_customer_writing_and_three_dashes_are_no_signat
     // "---" is a separator, not the start of a signature: what follows is still read.
     let separated =
         "Tomcat fails to start since the update.\n---\nOur server was hacked last night.";
-    let v = classify(&rules, "", separated);
-    let hacked = v
-        .evidence
-        .iter()
-        .find(|e| separated[e.start..e.end].eq_ignore_ascii_case("hacked"))
-        .expect("evidence for 'hacked'");
-    assert_eq!(hacked.zone, Zone::Body);
-    assert_eq!(v.category_name(&rules), Some("security"));
+    assert_eq!(zone_of_word(&rules, separated, "hacked"), Zone::Body);
+    assert_eq!(category(&rules, separated), "security");
 }
 
 #[test]
@@ -392,22 +396,10 @@ fn a_short_note_pointing_below_makes_the_forwarded_message_the_problem() {
         > Our file server VM was hit by ransomware and the files are encrypted.";
     // A cover note that points at the quoted message: the message is what the ticket is about.
     let note = format!("Hi, see below, can you help?\nRegards, Fiona\n\n{quoted}");
-    let v = classify(&rules, "FW: file server", &note);
-    assert_eq!(
-        v.category_name(&rules),
-        Some("security"),
-        "{:?}",
-        v.evidence
-    );
+    assert_eq!(category_of(&rules, "FW: file server", &note), "security");
     // Without the pointer, a quoted earlier message is only context.
     let reply = format!("Hi, the platform team fixed it, thank you.\nRegards, Fiona\n\n{quoted}");
-    let v = classify(&rules, "", &reply);
-    assert_ne!(
-        v.category_name(&rules),
-        Some("security"),
-        "{:?}",
-        v.evidence
-    );
+    assert_ne!(category(&rules, &reply), "security");
     // A customer who writes a problem of their own, at length, keeps the quote as context.
     let long = format!(
         "See below for the history. Since this morning the Tomcat service on our RHEL 9 VM fails \
@@ -415,13 +407,7 @@ fn a_short_note_pointing_below_makes_the_forwarded_message_the_problem() {
          not change the connector. We restarted twice and checked the disk, it is not full, and \
          the keystore is where it always was. Please help.\n\n{quoted}"
     );
-    let v = classify(&rules, "", &long);
-    assert_eq!(
-        v.category_name(&rules),
-        Some("supported-oss"),
-        "{:?}",
-        v.evidence
-    );
+    assert_eq!(category(&rules, &long), "supported-oss");
 }
 
 #[test]
@@ -429,23 +415,11 @@ fn a_customers_turn_in_a_pasted_chat_is_their_words_despite_its_timestamp() {
     let rules = RuleSet::embedded().unwrap();
     let chat = "[2024-06-13 08:30:14] Customer: I think our VM was hacked last night\n\
         [2024-06-13 08:31:02] Agent: Was the session still active?";
-    let v = classify(&rules, "", chat);
-    assert_eq!(
-        v.category_name(&rules),
-        Some("security"),
-        "{:?}",
-        v.evidence
-    );
+    assert_eq!(category(&rules, chat), "security");
     // The same words after a timestamp with no speaker are a pasted log line.
     let log = "Apache shows errors since the update:\n\
         [2024-06-13 08:30:14] I think our VM was hacked last night";
-    let v = classify(&rules, "", log);
-    let hacked = v
-        .evidence
-        .iter()
-        .find(|e| log[e.start..e.end].eq_ignore_ascii_case("hacked"))
-        .expect("evidence for 'hacked'");
-    assert_eq!(hacked.zone, Zone::Log);
+    assert_eq!(zone_of_word(&rules, log, "hacked"), Zone::Log);
 }
 
 #[test]
