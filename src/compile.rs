@@ -994,54 +994,54 @@ fn compile_rules(
                 }
             };
             let rule_no = rules.len() as u32;
-            let negatable = decl.negatable;
             let mut lists_excluded = Vec::new();
-            let mut add_group = |patterns: &[Text], slot: u32, role: SlotRole, cx: &mut Ctx| {
-                for p in patterns {
-                    let owner = Owner::Slot {
-                        rule: rule_no,
-                        slot,
-                        fields,
-                        zones,
-                        negatable,
-                        role,
-                    };
-                    let result = match p.get_ref().strip_prefix('@') {
-                        // A list is interned once per variants setting, then only owners are added.
-                        Some(name) => match lists.get(name.trim()) {
-                            Some(specs) => {
-                                let key = (name.trim().to_owned(), decl.variants);
-                                if role == SlotRole::Exclusion {
-                                    lists_excluded.push(key.clone());
+            let mut add_group =
+                |patterns: &[Text], slot: u32, role: SlotRole, negatable: bool, cx: &mut Ctx| {
+                    for p in patterns {
+                        let owner = Owner::Slot {
+                            rule: rule_no,
+                            slot,
+                            fields,
+                            zones,
+                            negatable,
+                            role,
+                        };
+                        let result = match p.get_ref().strip_prefix('@') {
+                            // A list is interned once per variants setting, then only owners are added.
+                            Some(name) => match lists.get(name.trim()) {
+                                Some(specs) => {
+                                    let key = (name.trim().to_owned(), decl.variants);
+                                    if role == SlotRole::Exclusion {
+                                        lists_excluded.push(key.clone());
+                                    }
+                                    let ids = match list_ids.get(&key) {
+                                        Some(ids) => Ok(ids),
+                                        None => {
+                                            let mut ids = Vec::new();
+                                            specs
+                                                .iter()
+                                                .try_for_each(|spec| {
+                                                    table.ids_into(spec, decl.variants, &mut ids)
+                                                })
+                                                .map(|()| &*list_ids.entry(key).or_insert(ids))
+                                        }
+                                    };
+                                    ids.map(|ids| {
+                                        for &id in ids {
+                                            table.patterns[id as usize].owners.push(owner);
+                                        }
+                                    })
                                 }
-                                let ids = match list_ids.get(&key) {
-                                    Some(ids) => Ok(ids),
-                                    None => {
-                                        let mut ids = Vec::new();
-                                        specs
-                                            .iter()
-                                            .try_for_each(|spec| {
-                                                table.ids_into(spec, decl.variants, &mut ids)
-                                            })
-                                            .map(|()| &*list_ids.entry(key).or_insert(ids))
-                                    }
-                                };
-                                ids.map(|ids| {
-                                    for &id in ids {
-                                        table.patterns[id as usize].owners.push(owner);
-                                    }
-                                })
-                            }
-                            None => Err(LoadErrorKind::UnknownList(name.trim().to_owned())),
-                        },
-                        None => parse_pattern(p.get_ref())
-                            .and_then(|spec| table.add(&spec, owner, decl.variants)),
-                    };
-                    if let Err(kind) = result {
-                        cx.err(p, kind);
+                                None => Err(LoadErrorKind::UnknownList(name.trim().to_owned())),
+                            },
+                            None => parse_pattern(p.get_ref())
+                                .and_then(|spec| table.add(&spec, owner, decl.variants)),
+                        };
+                        if let Err(kind) = result {
+                            cx.err(p, kind);
+                        }
                     }
-                }
-            };
+                };
             let mut next = slot_count;
             let take_slot = |next: &mut u32| {
                 *next += 1;
@@ -1051,7 +1051,7 @@ fn compile_rules(
                 None
             } else {
                 let s = take_slot(&mut next);
-                add_group(&decl.any, s, SlotRole::Positive, &mut cx);
+                add_group(&decl.any, s, SlotRole::Positive, decl.negatable, &mut cx);
                 Some(s)
             };
             let all_start = next;
@@ -1061,7 +1061,13 @@ fn compile_rules(
                     cx.errors
                         .push(file.error(group.span().start, LoadErrorKind::EmptyPattern));
                 }
-                add_group(group.get_ref(), s, SlotRole::Positive, &mut cx);
+                add_group(
+                    group.get_ref(),
+                    s,
+                    SlotRole::Positive,
+                    decl.negatable,
+                    &mut cx,
+                );
             }
             let all = all_start..next;
             // Proximity clauses, then proximity exclusions: both before the `none` slot, which
@@ -1074,12 +1080,13 @@ fn compile_rules(
                 for clause in clauses {
                     let a = take_slot(&mut next);
                     let b = take_slot(&mut next);
+                    let negatable = clause.negatable.unwrap_or(decl.negatable);
                     for (side, slot) in [(&clause.a, a), (&clause.b, b)] {
                         if side.get_ref().is_empty() {
                             cx.errors
                                 .push(file.error(side.span().start, LoadErrorKind::EmptyPattern));
                         }
-                        add_group(side.get_ref(), slot, role, &mut cx);
+                        add_group(side.get_ref(), slot, role, negatable, &mut cx);
                     }
                     out.push(Near {
                         a,
@@ -1093,7 +1100,7 @@ fn compile_rules(
                 None
             } else {
                 let s = take_slot(&mut next);
-                add_group(&decl.none, s, SlotRole::Exclusion, &mut cx);
+                add_group(&decl.none, s, SlotRole::Exclusion, decl.negatable, &mut cx);
                 Some(s)
             };
             if let Some(s) = none {

@@ -726,6 +726,34 @@ within = 3
     assert!(explained.verdict.rules.is_empty());
 }
 
+/// `negatable = false` on a proximity clause counts its negated words: "Tomcat was ruled out"
+/// negates "Tomcat" (a backward cue), yet it is exactly the customer clearing Tomcat.
+#[test]
+fn a_proximity_clause_can_count_negated_words() {
+    let rules = |negatable: &str| {
+        with_howto_rules(&format!(
+            r#"
+[[rule]]
+id = "howto.tomcat"
+reason = "r"
+all = [["tomcat*"], ["504", "fails"]]
+
+[[rule.none_near]]
+a = ["tomcat*"]
+b = ["is fine", "ruled out"]
+within = 2
+{negatable}
+"#
+        ))
+    };
+    let text = "The proxy returns 504. Tomcat's log shows 200s, so Tomcat was ruled out.";
+    assert_eq!(fired(&rules(""), text), ["howto.tomcat"]);
+    assert!(fired(&rules("negatable = false"), text).is_empty());
+    // Nothing else changes: the clause still needs both sides close together.
+    let far = "Tomcat fails with 504 at night. The database is fine.";
+    assert_eq!(fired(&rules("negatable = false"), far), ["howto.tomcat"]);
+}
+
 /// Log lines pasted as a Markdown quote are log output, not an earlier reply; other quoted
 /// lines stay quoted.
 #[test]

@@ -79,6 +79,9 @@ pub struct NearDecl {
     pub within: u32,
     #[serde(default)]
     pub ordered: bool,
+    /// Overrides the rule's `negatable` for this clause's two sides.
+    #[serde(default)]
+    pub negatable: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
