@@ -410,6 +410,28 @@ fn a_short_note_pointing_below_makes_the_forwarded_message_the_problem() {
     assert_eq!(category(&rules, &long), "supported-oss");
 }
 
+/// A pasted e-mail that is the whole ticket (it starts with its own `From:` header) is the
+/// problem statement, and its signature and disclaimer are still boilerplate.
+#[test]
+fn a_forwarded_message_keeps_its_own_signature_and_disclaimer() {
+    let rules = RuleSet::embedded().unwrap();
+    let mail = "From: Tobias <tobias@nordlys.example>\nTo: Support\n\n\
+        Since Monday WordPress is very slow on our Debian 12 VM.\n\n\
+        Thanks!\nTobias\n\n\
+        Confidentiality notice: this e-mail may contain confidential information.\n\
+        We never ask for credentials - report phishing to security@nordlys.example.\n";
+    assert_eq!(zone_of_word(&rules, mail, "WordPress"), Zone::Body);
+    assert_ne!(zone_of_word(&rules, mail, "phishing"), Zone::Body);
+    assert_eq!(category(&rules, mail), "supported-oss");
+    // The same when a short cover note points at a `>`-quoted message: the note's own sign-off
+    // does not swallow the message below it.
+    let note = "See below, can you help?\nRegards, Fiona\n\n\
+        > Our file server VM was hit by ransomware, the files are encrypted.\n\
+        > Regards\n> Jamie\n";
+    assert_eq!(zone_of_word(&rules, note, "ransomware"), Zone::Body);
+    assert_eq!(category(&rules, note), "security");
+}
+
 #[test]
 fn a_customers_turn_in_a_pasted_chat_is_their_words_despite_its_timestamp() {
     let rules = RuleSet::embedded().unwrap();

@@ -129,6 +129,22 @@ impl ZoneDetector {
         if self.kinds.iter().all(Option::is_none) {
             return;
         }
+        if self.scan_lines(text, out, Quoting::Honoured) == Quoting::Promoted {
+            // The quoted message is the problem statement: read it again as the customer's
+            // words, so that its own signature and disclaimer are found ("report phishing to
+            // security@…" under a forwarded e-mail is boilerplate still).
+            out.clear();
+            self.scan_lines(text, out, Quoting::Ignored);
+        }
+    }
+
+    /// One pass over the lines. With [`Quoting::Ignored`], quote headers and `>` prefixes mark
+    /// nothing: a header starts a new message (ending a signature or disclaimer before it), and
+    /// a prefixed line is tested without its prefix. Returns [`Quoting::Promoted`] when the
+    /// quoted message turned out to be the problem statement.
+    fn scan_lines(&self, text: &str, out: &mut Vec<ZoneSpan>, quoting: Quoting) -> Quoting {
+        let ignore_quotes = quoting == Quoting::Ignored;
+        let mut in_prefixed = false;
         let mut state = State::Body;
         let mut after_break = false;
         // Whether the customer has written anything yet: a quoted message pasted first (a vendor's
@@ -142,14 +158,34 @@ impl ZoneDetector {
         for line in text.split_inclusive('\n') {
             let start = offset;
             offset += line.len();
-            let content = line.trim_end_matches(['\n', '\r']);
+            let mut content = line.trim_end_matches(['\n', '\r']);
+            if ignore_quotes && !content.trim().is_empty() {
+                let unquoted = self.without_quote_prefix(content);
+                // The first `>` line after the customer's own is another message: whatever
+                // signature or disclaimer came before it has ended.
+                if unquoted.is_some() && !in_prefixed {
+                    state = State::Body;
+                }
+                in_prefixed = unquoted.is_some();
+                content = unquoted.unwrap_or(content);
+            }
             let blank = content.trim().is_empty();
             let is = |marker: Marker| {
                 !blank
+                    && !(ignore_quotes
+                        && matches!(marker, Marker::QuotePrefix | Marker::QuoteHeader))
                     && self.kinds[marker as usize]
                         .as_ref()
                         .is_some_and(|r| r.is_match(content.as_bytes()))
             };
+            if ignore_quotes
+                && !blank
+                && self.kinds[Marker::QuoteHeader as usize]
+                    .as_ref()
+                    .is_some_and(|r| r.is_match(content.as_bytes()))
+            {
+                state = State::Body;
+            }
             if blank && state == State::QuoteHeader {
                 continue;
             }
@@ -245,10 +281,31 @@ impl ZoneDetector {
         let forwarded = own_words <= FORWARD_NOTE_MAX_WORDS
             && out.iter().any(|z| z.zone == Zone::Quote)
             && self.points_below(text, out);
-        if (quoted_from_top && !wrote_before) || forwarded {
-            out.retain(|z| z.zone != Zone::Quote);
+        if !ignore_quotes && ((quoted_from_top && !wrote_before) || forwarded) {
+            Quoting::Promoted
+        } else {
+            quoting
         }
     }
+
+    /// `line` without its quote prefix (`> `), if it has one.
+    fn without_quote_prefix<'t>(&self, line: &'t str) -> Option<&'t str> {
+        let prefix = self.kinds[Marker::QuotePrefix as usize].as_ref()?;
+        let m = prefix.find(line.as_bytes())?;
+        // The prefix regex matches at a line start; what follows it is the quoted line.
+        (m.start() == 0).then(|| line.get(m.end()..)).flatten()
+    }
+}
+
+/// How a pass over the lines treats quoted messages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    /// Quote headers and prefixes mark quoted replies.
+    Honoured,
+    /// The quoted message was found to be the problem statement.
+    Promoted,
+    /// Read every line as the customer's, quote prefixes taken off.
+    Ignored,
 }
 
 /// Spans of the customer's own words that `regex` matches become `zone` (web addresses, an
