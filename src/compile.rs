@@ -1093,6 +1093,7 @@ fn compile_rules(
                         b,
                         within: clause.within,
                         ordered: clause.ordered,
+                        same_sentence: clause.same_sentence,
                     });
                 }
             }

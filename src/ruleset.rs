@@ -115,6 +115,7 @@ pub(crate) struct Near {
     pub b: u32,
     pub within: u32,
     pub ordered: bool,
+    pub same_sentence: bool,
 }
 
 /// A compiled rule. Its conditions refer to *slots*: one flag per pattern group, set while a

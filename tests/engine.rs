@@ -748,6 +748,35 @@ within = 3
     assert!(explained.verdict.rules.is_empty());
 }
 
+/// `same_sentence = true` keeps a proximity clause inside one sentence: in "a plain PHP site.
+/// nginx itself is fine" the words are three apart, but "is fine" is said of nginx.
+#[test]
+fn a_proximity_clause_can_stay_inside_one_sentence() {
+    let rules = |same: &str| {
+        with_howto_rules(&format!(
+            r#"
+[[rule]]
+id = "howto.php"
+reason = "r"
+all = [["php"], ["502"]]
+
+[[rule.none_near]]
+a = ["php"]
+b = ["is fine"]
+within = 3
+{same}
+"#
+        ))
+    };
+    let php = |same: &str, text: &str| fired(&rules(same), text).contains(&"howto.php".to_owned());
+    let text = "Every request returns 502 on a plain PHP site. nginx itself is fine.";
+    assert!(!php("", text));
+    assert!(php("same_sentence = true", text));
+    // Inside one sentence the clause still holds.
+    let cleared = "Every request returns 502, and PHP is fine.";
+    assert!(!php("same_sentence = true", cleared));
+}
+
 /// `negatable = false` on a proximity clause counts its negated words: "Tomcat was ruled out"
 /// negates "Tomcat" (a backward cue), yet it is exactly the customer clearing Tomcat.
 #[test]

@@ -877,7 +877,9 @@ fn near_pairs<'c>(
             } else {
                 (hb.end, ha.start)
             };
-            (scan.layout.words_between(first_end, second_start) <= near.within).then_some((a, b))
+            let close = scan.layout.words_between(first_end, second_start) <= near.within
+                && !(near.same_sentence && scan.layout.break_between(first_end, second_start));
+            close.then_some((a, b))
         })
     })
 }

@@ -98,7 +98,6 @@ impl Layout {
     }
 
     /// Whether a clause break lies in `a..b`.
-    #[cfg(test)]
     pub fn break_between(&self, a: u32, b: u32) -> bool {
         let lo = self.breaks.partition_point(|&p| p < a);
         self.breaks.get(lo).is_some_and(|&p| p < b)

@@ -82,6 +82,9 @@ pub struct NearDecl {
     /// Overrides the rule's `negatable` for this clause's two sides.
     #[serde(default)]
     pub negatable: Option<bool>,
+    /// The two sides must be in one sentence (no `.`, `;`, `:` or paragraph break between).
+    #[serde(default)]
+    pub same_sentence: bool,
 }
 
 #[derive(Debug, Deserialize)]
