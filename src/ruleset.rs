@@ -130,6 +130,8 @@ pub struct Rule {
     pub(crate) fields: u8,
     pub(crate) zones: u8,
     pub negatable: bool,
+    /// A weak signal: the rule counts only when no rule without this flag fired.
+    pub fallback: bool,
     pub(crate) any: Option<u32>,
     pub(crate) all: std::ops::Range<u32>,
     pub(crate) near: Vec<Near>,

@@ -748,6 +748,33 @@ within = 3
     assert!(explained.verdict.rules.is_empty());
 }
 
+/// A `fallback` rule is a weak signal: it decides only when no other rule fired.
+#[test]
+fn a_fallback_rule_speaks_only_when_nothing_else_fired() {
+    let r = with_howto_rules(
+        r#"
+[[rule]]
+id = "howto.topic-alone"
+reason = "r"
+fallback = true
+any = ["timezone"]
+"#,
+    );
+    assert_eq!(
+        fired(&r, "The timezone is UTC, we want CET."),
+        ["howto.topic-alone"]
+    );
+    assert_eq!(category(&r, "The timezone is UTC, we want CET."), "howto");
+    // Any other rule firing sets it aside, whatever its category's precedence.
+    let text = "Tomcat fails to start since we changed the timezone.";
+    assert_eq!(fired(&r, text), ["oss.failure"]);
+    assert_eq!(category(&r, text), "oss");
+    // So does a release outside the matrix, a rule of the matrix.
+    assert!(
+        !fired(&r, "CentOS 7 box, the timezone is wrong").contains(&"howto.topic-alone".to_owned())
+    );
+}
+
 /// `same_sentence = true` keeps a proximity clause inside one sentence: in "a plain PHP site.
 /// nginx itself is fine" the words are three apart, but "is fine" is said of nginx.
 #[test]

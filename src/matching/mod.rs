@@ -625,6 +625,17 @@ impl RuleSet {
                 fired[rule.0 as usize] = true;
             }
         }
+        // Fallback rules speak only where no other rule did.
+        if touched
+            .iter()
+            .any(|&r| fired[r as usize] && !self.rules[r as usize].fallback)
+        {
+            for &r in touched.iter() {
+                if self.rules[r as usize].fallback {
+                    fired[r as usize] = false;
+                }
+            }
+        }
         // Evidence: counted matches of fired rules, and matches kept out by negation or zone.
         // Matches kept out are shown where they alone would have fired their rule (an `any`
         // pattern); a kept-out word of a larger combination explains nothing.

@@ -69,6 +69,8 @@ pub struct RuleDecl {
     pub negatable: bool,
     #[serde(default)]
     pub variants: bool,
+    #[serde(default)]
+    pub fallback: bool,
 }
 
 #[derive(Debug, Deserialize)]
