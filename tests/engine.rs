@@ -779,23 +779,10 @@ any = ["timezone"]
 /// nginx itself is fine" the words are three apart, but "is fine" is said of nginx.
 #[test]
 fn a_proximity_clause_can_stay_inside_one_sentence() {
-    let rules = |same: &str| {
-        with_howto_rules(&format!(
-            r#"
-[[rule]]
-id = "howto.php"
-reason = "r"
-all = [["php"], ["502"]]
-
-[[rule.none_near]]
-a = ["php"]
-b = ["is fine"]
-within = 3
-{same}
-"#
-        ))
+    let php = |option: &str, text: &str| {
+        let rules = cleared_by("php", "[\"502\"]", "[\"is fine\"]", 3, option);
+        fired(&rules, text).contains(&"howto.php".to_owned())
     };
-    let php = |same: &str, text: &str| fired(&rules(same), text).contains(&"howto.php".to_owned());
     let text = "Every request returns 502 on a plain PHP site. nginx itself is fine.";
     assert!(!php("", text));
     assert!(php("same_sentence = true", text));
@@ -808,21 +795,14 @@ within = 3
 /// negates "Tomcat" (a backward cue), yet it is exactly the customer clearing Tomcat.
 #[test]
 fn a_proximity_clause_can_count_negated_words() {
-    let rules = |negatable: &str| {
-        with_howto_rules(&format!(
-            r#"
-[[rule]]
-id = "howto.tomcat"
-reason = "r"
-all = [["tomcat*"], ["504", "fails"]]
-
-[[rule.none_near]]
-a = ["tomcat*"]
-b = ["is fine", "ruled out"]
-within = 2
-{negatable}
-"#
-        ))
+    let rules = |option: &str| {
+        cleared_by(
+            "tomcat",
+            "[\"504\", \"fails\"]",
+            "[\"is fine\", \"ruled out\"]",
+            2,
+            option,
+        )
     };
     let text = "The proxy returns 504. Tomcat's log shows 200s, so Tomcat was ruled out.";
     assert_eq!(fired(&rules(""), text), ["howto.tomcat"]);
@@ -830,6 +810,25 @@ within = 2
     // Nothing else changes: the clause still needs both sides close together.
     let far = "Tomcat fails with 504 at night. The database is fine.";
     assert_eq!(fired(&rules("negatable = false"), far), ["howto.tomcat"]);
+}
+
+/// A rule `howto.<tech>` that fires on `tech` with one of `failures`, unless `tech` is within
+/// `within` words of one of `cleared`; `option` is one more line of that proximity exclusion.
+fn cleared_by(tech: &str, failures: &str, cleared: &str, within: u32, option: &str) -> RuleSet {
+    with_howto_rules(&format!(
+        r#"
+[[rule]]
+id = "howto.{tech}"
+reason = "r"
+all = [["{tech}"], {failures}]
+
+[[rule.none_near]]
+a = ["{tech}"]
+b = {cleared}
+within = {within}
+{option}
+"#
+    ))
 }
 
 /// Log lines pasted as a Markdown quote are log output, not an earlier reply; other quoted
