@@ -171,9 +171,11 @@ impl ZoneDetector {
             }
             let blank = content.trim().is_empty();
             let is = |marker: Marker| {
+                // Read as the customer's words, a line marks no quote.
+                let quote_marker = matches!(marker, Marker::QuotePrefix | Marker::QuoteHeader);
+                let ignored = ignore_quotes && quote_marker;
                 !blank
-                    && !(ignore_quotes
-                        && matches!(marker, Marker::QuotePrefix | Marker::QuoteHeader))
+                    && !ignored
                     && self.kinds[marker as usize]
                         .as_ref()
                         .is_some_and(|r| r.is_match(content.as_bytes()))
