@@ -103,6 +103,18 @@ struct PatternTable {
     regexes: Vec<LazyRegex>,
     regex_patterns: Vec<u32>,
     unguarded: Vec<u32>,
+    /// Regexes whose guards are so short that most tickets hold one (`triage lint`).
+    weakly_guarded: Vec<u32>,
+}
+
+/// Guards of letters this short (in bytes) start words of most tickets ("man" of "many",
+/// "command", "manager"): the regex runs nearly everywhere. Short guards with other bytes
+/// (".ko", "=>{", "_v5") are rare and stay selective.
+pub(crate) const WEAK_GUARD_LEN: usize = 3;
+
+/// Whether a guard is a short run of letters, seen in most tickets.
+fn weak_guard(guard: &str) -> bool {
+    guard.len() <= WEAK_GUARD_LEN && guard.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
 impl PatternTable {
@@ -166,6 +178,9 @@ impl PatternTable {
         self.regex_patterns.push(id);
         match guards {
             Some((guards, anchored)) => {
+                if guards.iter().any(|g| weak_guard(g)) {
+                    self.weakly_guarded.push(index);
+                }
                 for g in guards {
                     let guard = self.literal(&g, true, true, false);
                     self.patterns[guard as usize]
@@ -1349,6 +1364,7 @@ fn compile_rules(
         regexes: table.regexes,
         regex_patterns: table.regex_patterns,
         unguarded: table.unguarded,
+        weakly_guarded: table.weakly_guarded,
         negation_window: language.negation.window,
         zones: zones.detector,
         upgrade_connectors: normalized_words(&language.upgrades.to),

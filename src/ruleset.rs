@@ -359,6 +359,8 @@ pub struct RuleSet {
     /// Regexes with no literal guard, matched together; entries index `regexes`.
     pub(crate) regex_set: RegexSet,
     pub(crate) unguarded: Vec<u32>,
+    /// Regexes guarded only by literals of a few bytes; entries index `regexes`.
+    pub(crate) weakly_guarded: Vec<u32>,
     pub(crate) regexes: Vec<crate::compile::LazyRegex>,
     pub(crate) regex_patterns: Vec<u32>,
     pub(crate) negation_window: u32,
@@ -413,6 +415,14 @@ impl RuleSet {
     /// Regexes that no literal guards: they run on every ticket (slow; `triage lint` material).
     pub fn unguarded_regexes(&self) -> impl Iterator<Item = &str> + '_ {
         self.unguarded
+            .iter()
+            .map(|&r| self.regexes[r as usize].source())
+    }
+
+    /// Regexes whose guard literals are only a few bytes long ("co", "ma", "pe"… of a long
+    /// alternation cut down to sixteen guards): they run on most tickets (`triage lint` material).
+    pub fn weakly_guarded_regexes(&self) -> impl Iterator<Item = &str> + '_ {
+        self.weakly_guarded
             .iter()
             .map(|&r| self.regexes[r as usize].source())
     }

@@ -321,6 +321,29 @@ fn slow_and_unguarded_regexes() {
     );
 }
 
+/// A regex whose guard literals are a few letters ("abc" of `abc[0-9]+z`, or "co", "ma"… of a
+/// long alternation of words cut down to sixteen guards) runs on most tickets; a longer fixed
+/// start keeps it selective.
+#[test]
+fn weakly_guarded_regexes() {
+    let rules = |regex: &str| {
+        let security = format!(
+            "{}\n[[rule]]\nid = \"security.ids\"\nreason = \"x\"\nany = ['re:{regex}']\n",
+            common::SECURITY
+        );
+        lint(
+            clean(&[("categories/security.toml", &security)]).path(),
+            &[],
+        )
+        .1
+    };
+    assert_eq!(
+        found(&rules(r"\b(?:abc|abd)[0-9]+z"), "weak-guard"),
+        [s("warning", "security.ids", "security.toml:13")]
+    );
+    assert!(found(&rules(r"\babcdef[0-9]+z"), "weak-guard").is_empty());
+}
+
 #[test]
 fn unexercised_rules_with_fixtures() {
     let dir = clean(&[]);
@@ -412,6 +435,7 @@ fn the_default_rules_lint_without_errors_or_warnings() {
         "conflicting-rule",
         "needless-opt-out",
         "slow-regex",
+        "weak-guard",
     ] {
         assert!(
             found(&report, code).is_empty(),

@@ -14,6 +14,7 @@
 //! | `silent-rule` | info | with a sample: the rule fires on no row |
 //! | `slow-regex` | warning | a regex whose compiled NFA exceeds [`SLOW_REGEX_BYTES`] |
 //! | `unguarded-regex` | warning | a regex with no literal guard: it runs over every ticket |
+//! | `weak-guard` | warning | a regex one of whose guard literals is three letters or fewer: it runs on most tickets |
 //!
 //! "Covered" (redundant, conflicting) is proved from the terms: rule R is covered by rule S when
 //! S has only an `any` list (no `all`, `near` or `none`), looks in at least R's fields and zones,
@@ -817,6 +818,7 @@ pub fn regex_size(source: &str) -> Option<usize> {
 
 fn regexes(rules: &RuleSet, views: &[RuleView<'_>], parsed: &ParsedRules, out: &mut Vec<Finding>) {
     let unguarded: HashSet<&str> = rules.unguarded_regexes().collect();
+    let weak: HashSet<&str> = rules.weakly_guarded_regexes().collect();
     let mut seen: HashSet<&str> = HashSet::new();
     let check = |source: &str, at: &Location, rule: Option<&str>, out: &mut Vec<Finding>| {
         if let Some(size) = regex_size(source) {
@@ -845,6 +847,19 @@ fn regexes(rules: &RuleSet, views: &[RuleView<'_>], parsed: &ParsedRules, out: &
                     "regex {source:?} has no literal every match holds: it runs over every ticket"
                 ),
                 "start (or end) it with a fixed word, or use literals",
+            ));
+        }
+        if weak.contains(source) {
+            out.push(Finding::new(
+                "weak-guard",
+                Severity::Warning,
+                at,
+                rule,
+                format!(
+                    "regex {source:?} has a guard literal of {} letters or fewer: most tickets hold one, so it runs nearly everywhere",
+                    crate::compile::WEAK_GUARD_LEN
+                ),
+                "a regex runs only where one of at most 16 guard literals was seen: split a long alternation into several regexes, or start it with a longer fixed word",
             ));
         }
     };
