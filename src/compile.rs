@@ -1347,6 +1347,9 @@ fn compile_rules(
     })?;
     let regex_set = regex_set
         .map_err(|e| LoadErrors(vec![unguarded_set_error(parsed, &table.regex_sources, e)]))?;
+    let fallback_rules = (0..rules.len() as u32)
+        .filter(|&r| rules[r as usize].fallback)
+        .collect();
 
     Ok(RuleSet {
         name: policy.name.clone(),
@@ -1365,6 +1368,7 @@ fn compile_rules(
         regex_patterns: table.regex_patterns,
         unguarded: table.unguarded,
         weakly_guarded: table.weakly_guarded,
+        fallback_rules,
         negation_window: language.negation.window,
         zones: zones.detector,
         upgrade_connectors: normalized_words(&language.upgrades.to),

@@ -115,6 +115,7 @@ pub(crate) struct Near {
     pub b: u32,
     pub within: u32,
     pub ordered: bool,
+    /// No clause break (`.`, `;`, `:`, paragraph) may lie between the two sides.
     pub same_sentence: bool,
 }
 
@@ -361,6 +362,8 @@ pub struct RuleSet {
     pub(crate) unguarded: Vec<u32>,
     /// Regexes guarded only by literals of a few bytes; entries index `regexes`.
     pub(crate) weakly_guarded: Vec<u32>,
+    /// The rules marked `fallback`, which step aside when any other rule fires.
+    pub(crate) fallback_rules: Vec<u32>,
     pub(crate) regexes: Vec<crate::compile::LazyRegex>,
     pub(crate) regex_patterns: Vec<u32>,
     pub(crate) negation_window: u32,

@@ -625,15 +625,14 @@ impl RuleSet {
                 fired[rule.0 as usize] = true;
             }
         }
-        // Fallback rules speak only where no other rule did.
-        if touched
-            .iter()
-            .any(|&r| fired[r as usize] && !self.rules[r as usize].fallback)
+        // Fallback rules speak only where no other rule did (a rule set without any skips this).
+        if !self.fallback_rules.is_empty()
+            && touched
+                .iter()
+                .any(|&r| fired[r as usize] && !self.rules[r as usize].fallback)
         {
-            for &r in touched.iter() {
-                if self.rules[r as usize].fallback {
-                    fired[r as usize] = false;
-                }
+            for &r in &self.fallback_rules {
+                fired[r as usize] = false;
             }
         }
         // Evidence: counted matches of fired rules, and matches kept out by negation or zone.

@@ -837,30 +837,36 @@ fn regexes(rules: &RuleSet, views: &[RuleView<'_>], parsed: &ParsedRules, out: &
                 ));
             }
         }
-        if unguarded.contains(source) {
-            out.push(Finding::new(
+        // Regexes that run on (nearly) every ticket: no guard literal, or only very short ones.
+        let guard_findings = [
+            (
+                unguarded.contains(source),
                 "unguarded-regex",
-                Severity::Warning,
-                at,
-                rule,
-                format!(
-                    "regex {source:?} has no literal every match holds: it runs over every ticket"
-                ),
+                "has no literal every match holds: it runs over every ticket".to_owned(),
                 "start (or end) it with a fixed word, or use literals",
-            ));
-        }
-        if weak.contains(source) {
-            out.push(Finding::new(
+            ),
+            (
+                weak.contains(source),
                 "weak-guard",
-                Severity::Warning,
-                at,
-                rule,
                 format!(
-                    "regex {source:?} has a guard literal of {} letters or fewer: most tickets hold one, so it runs nearly everywhere",
+                    "has a guard literal of {} letters or fewer: most tickets hold one, so it runs nearly everywhere",
                     crate::compile::WEAK_GUARD_LEN
                 ),
                 "a regex runs only where one of at most 16 guard literals was seen: split a long alternation into several regexes, or start it with a longer fixed word",
-            ));
+            ),
+        ];
+        for (found, code, what, hint) in guard_findings {
+            if found {
+                let message = format!("regex {source:?} {what}");
+                out.push(Finding::new(
+                    code,
+                    Severity::Warning,
+                    at,
+                    rule,
+                    message,
+                    hint,
+                ));
+            }
         }
     };
     for v in views {
