@@ -241,6 +241,20 @@ fn self_negating_term() {
     );
     let (_, report) = lint(clean(&[("categories/kernel.toml", &kernel)]).path(), &[]);
     assert!(found(&report, "self-negating").is_empty(), "{report:#}");
+    // A `near` clause that opts out of negation is not cancelled by its own cue; the same clause
+    // without the opt-out is.
+    for (opt_out, expected) in [("", 1), ("negatable = false\n", 0)] {
+        let kernel = format!(
+            "{}\n[[rule]]\nid = \"kernel.dkms-hang\"\nreason = \"x\"\n[[rule.near]]\na = [\"dkms\"]\nb = [\"never responds\"]\nwithin = 4\n{opt_out}",
+            common::KERNEL
+        );
+        let (_, report) = lint(clean(&[("categories/kernel.toml", &kernel)]).path(), &[]);
+        assert_eq!(
+            found(&report, "self-negating").len(),
+            expected,
+            "{opt_out:?}: {report:#}"
+        );
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@
 //! | `cross-label-term` | warning, info | the same term is a positive pattern in categories of different labels (warning when it alone fires both) |
 //! | `negation-opt-out` | warning, info | a term of a `negatable = false` rule that carries no negation cue: negation never reaches it (warning when a negatable rule has the same term) |
 //! | `needless-opt-out` | warning | a `negatable = false` rule none of whose terms carries a negation cue |
-//! | `self-negating` | warning | a term of a negatable rule carries a live negation cue, which negates the rule's other terms near it |
+//! | `self-negating` | warning | a term of a negatable rule (or `near` clause) carries a live negation cue, which negates the rule's other terms near it |
 //! | `broad-rule` | warning | with a sample: the rule fires on more than the `broad` share of rows |
 //! | `silent-rule` | info | with a sample: the rule fires on no row |
 //! | `slow-regex` | warning | a regex whose compiled NFA exceeds [`SLOW_REGEX_BYTES`] |
@@ -245,6 +245,8 @@ enum GroupKind {
 struct Group {
     kind: GroupKind,
     terms: Vec<Term>,
+    /// Whether negation cancels these terms: the rule's `negatable`, or a `near` clause's own.
+    negatable: bool,
 }
 
 /// A pattern rule with its terms, as written and as compiled.
@@ -357,12 +359,14 @@ fn view<'r>(
         groups.push(Group {
             kind: GroupKind::Any,
             terms: terms(&decl.any),
+            negatable: decl.negatable,
         });
     }
     for g in &decl.all {
         groups.push(Group {
             kind: GroupKind::All,
             terms: terms(g.get_ref()),
+            negatable: decl.negatable,
         });
     }
     for n in &decl.near {
@@ -370,6 +374,7 @@ fn view<'r>(
             groups.push(Group {
                 kind: GroupKind::Near,
                 terms: terms(side.get_ref()),
+                negatable: n.negatable.unwrap_or(decl.negatable),
             });
         }
     }
@@ -735,7 +740,14 @@ fn negation(rules: &RuleSet, views: &[RuleView<'_>], out: &mut Vec<Finding>) {
                 ));
             }
         } else if v.groups.len() > 1 {
-            for t in v.terms() {
+            // A clause that opted out of negation (`negatable = false`) is not cancelled by its
+            // own cue.
+            let negatable_terms = v
+                .groups
+                .iter()
+                .filter(|g| g.negatable)
+                .flat_map(|g| &g.terms);
+            for t in negatable_terms {
                 let (f, b) = cues(t);
                 if !(f || b) {
                     continue;
