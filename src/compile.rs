@@ -1311,7 +1311,15 @@ fn compile_rules(
     }
 
     if !errors.is_empty() {
-        return Err(LoadErrors(errors));
+        // A bad pattern in a file's `[all_rules]` is checked once per rule that shares it:
+        // report it once.
+        let mut reported: Vec<LoadError> = Vec::with_capacity(errors.len());
+        for error in errors {
+            if !reported.contains(&error) {
+                reported.push(error);
+            }
+        }
+        return Err(LoadErrors(reported));
     }
     // The automaton needs only the literals' texts: it builds on a second thread while this one
     // finishes the listeners and builds the set of unguarded regexes.

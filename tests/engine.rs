@@ -775,6 +775,39 @@ any = ["timezone"]
     );
 }
 
+/// A category file's `[all_rules]` exclusions belong to every rule of the file, besides its own.
+#[test]
+fn a_category_file_can_share_exclusions_among_its_rules() {
+    let r = with_howto_rules(
+        r#"
+[all_rules]
+none = ["homework"]
+none_near = [{ a = ["cron"], b = ["is fine"], within = 2 }]
+
+[[rule]]
+id = "howto.cron"
+reason = "r"
+any = ["cron"]
+
+[[rule]]
+id = "howto.timezone"
+reason = "r"
+any = ["timezone"]
+none = ["daylight saving"]
+"#,
+    );
+    assert_eq!(fired(&r, "How do I set up cron?"), ["howto.cron"]);
+    assert_eq!(
+        fired(&r, "How do I change the timezone?"),
+        ["howto.timezone"]
+    );
+    // The shared `none` stops both rules; each rule keeps its own exclusions too.
+    assert!(fired(&r, "cron and timezone, for my homework").is_empty());
+    assert!(fired(&r, "timezone and daylight saving").is_empty());
+    // The shared `none_near` stops both as well.
+    assert!(fired(&r, "The cron is fine, but how do I change the timezone?").is_empty());
+}
+
 /// `same_sentence = true` keeps a proximity clause inside one sentence: in "a plain PHP site.
 /// nginx itself is fine" the words are three apart, but "is fine" is said of nginx.
 #[test]

@@ -144,6 +144,16 @@ fn empty_pattern_is_refused() {
     assert!(msg.contains("security.toml:6:8: empty pattern"), "{msg}");
 }
 
+/// A bad pattern in a file's `[all_rules]` is checked with every rule that shares it, and
+/// reported once, where it is written.
+#[test]
+fn a_bad_shared_exclusion_is_reported_once() {
+    let bad = "category = \"security\"\n\n[all_rules]\nnone = [\"\"]\n\n[[rule]]\nid = \"security.x\"\nreason = \"r\"\nany = [\"x\"]\n\n[[rule]]\nid = \"security.y\"\nreason = \"r\"\nany = [\"y\"]\n";
+    let (kinds, msg) = errors(&[("categories/security.toml", bad)]);
+    assert_eq!(kinds, [LoadErrorKind::EmptyPattern]);
+    assert!(msg.contains("security.toml:4:9: empty pattern"), "{msg}");
+}
+
 #[test]
 fn rule_without_patterns_is_refused() {
     let bad = "category = \"security\"\n\n[[rule]]\nid = \"security.x\"\nreason = \"r\"\nnone = [\"y\"]\n";

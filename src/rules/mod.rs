@@ -294,6 +294,11 @@ fn half_of_text<'a>(
 fn parse_categories(files: Vec<SourceFile>) -> Vec<Result<(SourceFile, CategoryFile), LoadError>> {
     files
         .into_iter()
-        .map(|file| parse_file::<CategoryFile>(&file).map(|parsed| (file, parsed)))
+        .map(|file| {
+            parse_file::<CategoryFile>(&file).map(|mut parsed| {
+                parsed.spread_shared_exclusions();
+                (file, parsed)
+            })
+        })
         .collect()
 }

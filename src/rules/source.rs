@@ -36,8 +36,33 @@ pub struct CategoryDecl {
 #[serde(deny_unknown_fields)]
 pub struct CategoryFile {
     pub category: Text,
+    /// Exclusions every rule of the file has besides its own, written once.
+    #[serde(default)]
+    pub all_rules: SharedExclusions,
     #[serde(rename = "rule", default)]
     pub rules: Vec<RuleDecl>,
+}
+
+/// A category file's `[all_rules]`: the `none` and `none_near` its rules share.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedExclusions {
+    #[serde(default)]
+    pub none: Vec<Text>,
+    #[serde(default)]
+    pub none_near: Vec<NearDecl>,
+}
+
+impl CategoryFile {
+    /// Appends the shared exclusions to every rule's own, so that everything downstream
+    /// (compilation, lint, coverage) sees each rule whole.
+    pub fn spread_shared_exclusions(&mut self) {
+        let shared = std::mem::take(&mut self.all_rules);
+        for rule in &mut self.rules {
+            rule.none.extend(shared.none.iter().cloned());
+            rule.none_near.extend(shared.none_near.iter().cloned());
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -73,7 +98,7 @@ pub struct RuleDecl {
     pub fallback: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NearDecl {
     pub a: Spanned<Vec<Text>>,
