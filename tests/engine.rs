@@ -408,6 +408,17 @@ fn a_short_note_pointing_below_makes_the_forwarded_message_the_problem() {
          the keystore is where it always was. Please help.\n\n{quoted}"
     );
     assert_eq!(category(&rules, &long), "supported-oss");
+    // A forwarded message under its banner, with a note of some forty words from someone who
+    // does not understand it: the message is the problem.
+    let forwarded = "Hi support, I am the managing partner and our IT person is away this month. We \
+        got the message below this morning about our main server and I do not know what it means. \
+        Please deal with it and tell me if we have a problem.\nRegards, Frank\n\n\
+        ----- Forwarded -----\nAlert: Digital currency mining related behavior detected on app-main.";
+    assert_eq!(
+        zone_of_word(&rules, forwarded, "digital currency mining"),
+        Zone::Body
+    );
+    assert_eq!(category(&rules, forwarded), "security");
 }
 
 /// A pasted e-mail that is the whole ticket (it starts with its own `From:` header) is the

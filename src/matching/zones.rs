@@ -30,7 +30,7 @@ pub(crate) const MARKER_KINDS: usize = 7;
 /// Most words a cover note may have for the message it forwards to be the problem statement:
 /// "See below, can you help? We need this patched by Friday." leaves the problem to the
 /// forwarded message; a customer who writes more has stated their own.
-const FORWARD_NOTE_MAX_WORDS: usize = 40;
+const FORWARD_NOTE_MAX_WORDS: usize = 50;
 
 /// Compiled zone markers: one alternation per marker kind, indexed by `Marker as usize`, and
 /// one alternation per kind of inline span (links, history), in the order they are applied.
