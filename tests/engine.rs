@@ -408,8 +408,8 @@ fn a_short_note_pointing_below_makes_the_forwarded_message_the_problem() {
          the keystore is where it always was. Please help.\n\n{quoted}"
     );
     assert_eq!(category(&rules, &long), "supported-oss");
-    // A forwarded message under its banner, with a note of some forty words from someone who
-    // does not understand it: the message is the problem.
+    // A forwarded message under its banner, below a sign-off and a note of some forty words from
+    // someone who does not understand it: the banner ends the signature, the message is read.
     let forwarded = "Hi support, I am the managing partner and our IT person is away this month. We \
         got the message below this morning about our main server and I do not know what it means. \
         Please deal with it and tell me if we have a problem.\nRegards, Frank\n\n\

@@ -218,6 +218,11 @@ impl ZoneDetector {
                     after_break = false;
                 }
             }
+            // A banner ("----- Forwarded -----") under a sign-off starts what the customer
+            // forwards: the signature is over.
+            if state == State::Signature && is_banner(content) {
+                state = State::Body;
+            }
             if state == State::QuotePrefixed && !blank && !is(Marker::QuotePrefix) {
                 // The customer's answer below the quoted lines.
                 state = State::Body;
