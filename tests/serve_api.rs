@@ -427,8 +427,17 @@ fn break_rules(dir: &Path) -> usize {
     let path = dir.join(SECURITY);
     let text = std::fs::read_to_string(&path).unwrap();
     let line = text.lines().count() + 2;
-    std::fs::write(&path, format!("{text}\n[[rule]\nid = \"broken\"\n")).unwrap();
+    write_whole(&path, &format!("{text}\n[[rule]\nid = \"broken\"\n"));
     line
+}
+
+/// Replaces a file in one step, as a deploy does: a watcher polling while `fs::write` has
+/// truncated the file but not yet written it (a pause a loaded machine can stretch past two
+/// polls) would read it empty.
+fn write_whole(path: &Path, text: &str) {
+    let staged = path.with_extension("staged");
+    std::fs::write(&staged, text).unwrap();
+    std::fs::rename(&staged, path).unwrap();
 }
 
 /// Restores the security rules with one more rule.
@@ -439,7 +448,7 @@ fn fix_rules_with_new_rule(dir: &Path) {
             .join(SECURITY),
     )
     .unwrap();
-    std::fs::write(dir.join(SECURITY), format!("{original}{NEW_RULE}")).unwrap();
+    write_whole(&dir.join(SECURITY), &format!("{original}{NEW_RULE}"));
 }
 
 #[test]
