@@ -1440,6 +1440,7 @@ fn add_cues(decl: &NegationDecl, table: &mut PatternTable, cx: &mut Ctx) {
     for (list, cue) in [
         (&decl.forward, Cue::Forward),
         (&decl.backward, Cue::Backward),
+        (&decl.refute, Cue::Refute),
         (&decl.pseudo, Cue::Pseudo),
         (&decl.terminators, Cue::Terminator),
     ] {

@@ -173,6 +173,9 @@ impl Rule {
 pub(crate) enum Cue {
     Forward,
     Backward,
+    /// A clause that only refutes the sentence before it ("It isn't.", "I don't think so:"):
+    /// it negates that sentence, whatever its length within the refutation window.
+    Refute,
     Pseudo,
     Terminator,
 }

@@ -92,7 +92,7 @@ fn zone_markers_too_big_together_are_refused_at_the_biggest() {
     );
     let (kinds, msg) = errors(&[("language.toml", &language)]);
     assert_eq!(kinds.len(), 1, "{msg}");
-    assert!(msg.contains("language.toml:14:33: invalid regex"), "{msg}");
+    assert!(msg.contains("language.toml:15:33: invalid regex"), "{msg}");
     assert!(msg.contains("{70}"), "{msg}");
     assert!(
         msg.contains("zone markers of this kind (they run as one regex) together exceed"),

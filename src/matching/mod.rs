@@ -444,7 +444,7 @@ impl RuleSet {
         let negating = scan
             .cues
             .iter()
-            .any(|c| matches!(c.cue, Cue::Forward | Cue::Backward));
+            .any(|c| matches!(c.cue, Cue::Forward | Cue::Backward | Cue::Refute));
         if negating {
             scan.layout.index_cues(&mut scan.cues);
             scan.scopes

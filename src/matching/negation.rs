@@ -137,6 +137,42 @@ pub(crate) fn drop_pseudo_covered(cues: &mut Vec<CueHit>) {
 /// match is not looked at for it.
 const LONGEST_CUE_WORDS: u32 = 12;
 
+/// How far back a refutation reaches: the sentence before it, up to this many words.
+const REFUTE_WINDOW: u32 = 40;
+
+/// The bytes a refutation cue negates (a match is negated when its end lies in `low..=high`):
+/// the sentence before the clause the cue makes up on its own ("…said we must have been hacked.
+/// I don't think so: …"). `None` when words share the cue's clause ("It isn't the config, …" goes
+/// on to say something else) or when no sentence comes before it.
+fn refuted_span(layout: &Layout, c: &CueHit) -> Option<(u32, u32)> {
+    let breaks = &layout.breaks;
+    let before = breaks.partition_point(|&p| p < c.start);
+    let ends_previous = before.checked_sub(1)?;
+    if layout.words_between(breaks[ends_previous] + 1, c.start) > 0 {
+        return None;
+    }
+    let next_break = breaks
+        .get(breaks.partition_point(|&p| p < c.end))
+        .copied()
+        .unwrap_or(u32::MAX);
+    if layout.words_between(c.end, next_break) > 0 {
+        return None;
+    }
+    // Back past breaks with no words between them ("hacked". \n\n It isn't.).
+    let mut k = ends_previous;
+    while k > 0 && layout.words_between(breaks[k - 1], breaks[k]) == 0 {
+        k -= 1;
+    }
+    let sentence_start = if k > 0 { breaks[k - 1] + 1 } else { 0 };
+    let window_start = c
+        .start_word
+        .checked_sub(REFUTE_WINDOW)
+        .and_then(|w| layout.words.get(w as usize))
+        .copied()
+        .unwrap_or(0);
+    Some((sentence_start.max(window_start), breaks[ends_previous]))
+}
+
 /// Where the negation cues of a field reach, worked out once per field so that each match
 /// costs two binary searches: a match is negated when its start lies in the reach of a forward
 /// cue or its end in the reach of a backward cue. Same answers as `is_negated` (the rule stated
@@ -255,6 +291,11 @@ impl NegationScopes {
                         .unwrap_or(0);
                     self.backward.push(low, c.start);
                 }
+                Cue::Refute => {
+                    if let Some((low, high)) = refuted_span(layout, c) {
+                        self.backward.push(low, high);
+                    }
+                }
                 Cue::Pseudo | Cue::Terminator => {}
             }
         }
@@ -332,15 +373,20 @@ pub(crate) fn is_negated(
     };
     // Words between a cue and the span: those starting from one's end up to the other's start.
     let (first_word, last_word) = (first_word as u32, last_word as u32);
-    near.iter().any(|c| match c.cue {
-        Cue::Forward => {
-            c.end <= start && first_word - c.end_word <= window && !blocked(c.end, start)
-        }
-        Cue::Backward => {
-            c.start >= end && c.start_word - last_word <= window && !blocked(end, c.start)
-        }
-        Cue::Pseudo | Cue::Terminator => false,
-    })
+    let refuted = cues.iter().any(|c| {
+        c.cue == Cue::Refute
+            && refuted_span(layout, c).is_some_and(|(low, high)| low <= end && end <= high)
+    });
+    refuted
+        || near.iter().any(|c| match c.cue {
+            Cue::Forward => {
+                c.end <= start && first_word - c.end_word <= window && !blocked(c.end, start)
+            }
+            Cue::Backward => {
+                c.start >= end && c.start_word - last_word <= window && !blocked(end, c.start)
+            }
+            Cue::Refute | Cue::Pseudo | Cue::Terminator => false,
+        })
 }
 
 #[cfg(test)]
@@ -398,6 +444,40 @@ mod tests {
             ),
             "window of 0 words"
         );
+    }
+
+    #[test]
+    fn a_refutation_negates_the_whole_sentence_before_it() {
+        let text = "apache is slow. my manager said one two three four five six we were hacked.\n\nit isn't: the scan is clean. malware";
+        let mut layout = Layout::default();
+        layout.build(text);
+        let mut cues = [cue(text, "it isn't", Cue::Refute)];
+        layout.index_cues(&mut cues);
+        let (s, e) = span(text, "hacked");
+        assert!(
+            negated(&layout, &cues, 5, s, e),
+            "the sentence before, past the window of ordinary cues and the blank line"
+        );
+        let (s, e) = span(text, "apache");
+        assert!(!negated(&layout, &cues, 5, s, e), "two sentences back");
+        let (s, e) = span(text, "malware");
+        assert!(!negated(&layout, &cues, 5, s, e), "what follows");
+        // A cue that shares its clause with other words refutes nothing.
+        let text = "we were hacked. it isn't the disk";
+        let mut layout = Layout::default();
+        layout.build(text);
+        let mut cues = [cue(text, "it isn't", Cue::Refute)];
+        layout.index_cues(&mut cues);
+        let (s, e) = span(text, "hacked");
+        assert!(!negated(&layout, &cues, 5, s, e));
+        // Nor one that opens the field.
+        let text = "it isn't. hacked";
+        let mut layout = Layout::default();
+        layout.build(text);
+        let mut cues = [cue(text, "it isn't", Cue::Refute)];
+        layout.index_cues(&mut cues);
+        let (s, e) = span(text, "hacked");
+        assert!(!negated(&layout, &cues, 5, s, e));
     }
 
     #[test]
@@ -469,7 +549,13 @@ mod tests {
         const WORDS: &[&str] = &[
             "no", "vm", "hacked", "but", "ok", "22.04", "x", ".", ";", ",", ":", "\n", "'s", "é",
         ];
-        const CUES: [Cue; 4] = [Cue::Forward, Cue::Backward, Cue::Terminator, Cue::Pseudo];
+        const CUES: [Cue; 5] = [
+            Cue::Forward,
+            Cue::Backward,
+            Cue::Refute,
+            Cue::Terminator,
+            Cue::Pseudo,
+        ];
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
         let mut next = |n: usize| {
             seed ^= seed << 13;

@@ -178,6 +178,9 @@ pub struct NegationDecl {
     pub forward: Vec<Text>,
     #[serde(default)]
     pub backward: Vec<Text>,
+    /// Clauses that refute the sentence before them ("It isn't.", "I doubt it:").
+    #[serde(default)]
+    pub refute: Vec<Text>,
     #[serde(default)]
     pub pseudo: Vec<Text>,
     #[serde(default)]

@@ -176,6 +176,7 @@ pub const LANGUAGE: &str = r#"
 window = 5
 forward = ["not", "no", "never", "without", "isn't", "no sign of", "rather than", "ruled out"]
 backward = ["ruled out", "false positive"]
+refute = ["i don't think so", "it isn't"]
 pseudo = ["not only", "no longer", "not sure", "no idea why", "re:(not|n't) (start|work|boot)\\w*"]
 terminators = ["but", "however", ", the", ", it"]
 
