@@ -183,24 +183,26 @@ fn negation_scope_ends_at_clause_breaks_and_window() {
 #[test]
 fn a_clause_that_only_refutes_negates_the_sentence_before() {
     let r = common::mini();
-    // A colleague's claim, answered in the next sentence: nothing fires.
-    assert_eq!(
-        category(
-            &r,
-            "My boss said the VM is hacked, like a site he read about. I don't think so: the disk filled up."
+    let cases = [
+        (
+            "My boss said the VM is hacked, like a site he read about. I don't think so: the disk filled up.",
+            "none",
+            "a claim answered in the next sentence",
         ),
-        "none"
-    );
-    // The refutation says something else in its clause: the claim stands.
-    assert_eq!(
-        category(&r, "The VM is hacked. It isn't the disk that fails."),
-        "security"
-    );
-    // Only the sentence right before is refuted.
-    assert_eq!(
-        category(&r, "The VM is hacked. Apache is slow, they say. It isn't."),
-        "security"
-    );
+        (
+            "The VM is hacked. It isn't the disk that fails.",
+            "security",
+            "the refutation's clause says something else",
+        ),
+        (
+            "The VM is hacked. Apache is slow, they say. It isn't.",
+            "security",
+            "only the sentence right before is refuted",
+        ),
+    ];
+    for (text, expected, why) in cases {
+        assert_eq!(category(&r, text), expected, "{why}");
+    }
 }
 
 #[test]

@@ -446,38 +446,33 @@ mod tests {
         );
     }
 
+    /// The layout of `text` and its one cue, `word` of kind `kind`.
+    fn one_cue(text: &str, word: &str, kind: Cue) -> (Layout, Vec<CueHit>) {
+        let mut layout = Layout::default();
+        layout.build(text);
+        let mut cues = vec![cue(text, word, kind)];
+        layout.index_cues(&mut cues);
+        (layout, cues)
+    }
+
     #[test]
     fn a_refutation_negates_the_whole_sentence_before_it() {
+        let refutes = |text: &str, target: &str| {
+            let (layout, cues) = one_cue(text, "it isn't", Cue::Refute);
+            let (s, e) = span(text, target);
+            negated(&layout, &cues, 5, s, e)
+        };
         let text = "apache is slow. my manager said one two three four five six we were hacked.\n\nit isn't: the scan is clean. malware";
-        let mut layout = Layout::default();
-        layout.build(text);
-        let mut cues = [cue(text, "it isn't", Cue::Refute)];
-        layout.index_cues(&mut cues);
-        let (s, e) = span(text, "hacked");
         assert!(
-            negated(&layout, &cues, 5, s, e),
+            refutes(text, "hacked"),
             "the sentence before, past the window of ordinary cues and the blank line"
         );
-        let (s, e) = span(text, "apache");
-        assert!(!negated(&layout, &cues, 5, s, e), "two sentences back");
-        let (s, e) = span(text, "malware");
-        assert!(!negated(&layout, &cues, 5, s, e), "what follows");
-        // A cue that shares its clause with other words refutes nothing.
-        let text = "we were hacked. it isn't the disk";
-        let mut layout = Layout::default();
-        layout.build(text);
-        let mut cues = [cue(text, "it isn't", Cue::Refute)];
-        layout.index_cues(&mut cues);
-        let (s, e) = span(text, "hacked");
-        assert!(!negated(&layout, &cues, 5, s, e));
-        // Nor one that opens the field.
-        let text = "it isn't. hacked";
-        let mut layout = Layout::default();
-        layout.build(text);
-        let mut cues = [cue(text, "it isn't", Cue::Refute)];
-        layout.index_cues(&mut cues);
-        let (s, e) = span(text, "hacked");
-        assert!(!negated(&layout, &cues, 5, s, e));
+        assert!(!refutes(text, "apache"), "two sentences back");
+        assert!(!refutes(text, "malware"), "what follows");
+        // A cue that shares its clause with other words refutes nothing, nor one that opens
+        // the field.
+        assert!(!refutes("we were hacked. it isn't the disk", "hacked"));
+        assert!(!refutes("it isn't. hacked", "hacked"));
     }
 
     #[test]
