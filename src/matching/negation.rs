@@ -1,6 +1,7 @@
 //! NegEx-style negation scopes over normalised text: a forward cue reaches the words after it,
 //! a backward cue the words before it, within a window of words, never across a clause break
-//! (sentence end, `:`, `;`, paragraph break) or a terminator cue (`but`, `however`, …).
+//! (sentence end, `:`, `;`, paragraph break) or a terminator cue (`but`, `however`, …). A refute
+//! cue that makes up a clause of its own ("I don't think so.") reaches the whole sentence before.
 
 /// A negation cue found in a field, in normalised byte offsets.
 #[derive(Debug, Clone, Copy)]
