@@ -539,7 +539,9 @@ mod tests {
     }
 
     /// The scopes answer as the match-by-match rule does, on random texts and cues: words,
-    /// clause breaks, versions, cues spanning several words, windows from 0 to 7.
+    /// clause breaks, versions, cues spanning several words, windows from 0 to 7. (Refute cues
+    /// are drawn so that they mix with the others; their own reach comes from `refuted_span` on
+    /// both sides, and `a_refutation_negates_the_whole_sentence_before_it` is what checks it.)
     #[test]
     fn scopes_agree_with_the_rule_match_by_match() {
         const WORDS: &[&str] = &[
